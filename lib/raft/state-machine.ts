@@ -1,0 +1,31 @@
+import type { Command } from './types';
+
+/**
+ * The key/value state machine raftos replicates: each command is a dictionary merged into the state,
+ * so {"data_id": 1} sets data_id. A null command is a leader's no-op and changes nothing.
+ */
+export class KeyValueStateMachine {
+  private readonly data = new Map<string, unknown>();
+
+  apply(command: Command): void {
+    if (command === null) return;
+    for (const key of Object.keys(command)) this.data.set(key, command[key]);
+  }
+
+  get(key: string): unknown {
+    return this.data.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.data.has(key);
+  }
+
+  get size(): number {
+    return this.data.size;
+  }
+
+  /** The whole dictionary, as raftos writes it to `.state_machine`. */
+  toJSON(): Record<string, unknown> {
+    return Object.fromEntries(this.data);
+  }
+}

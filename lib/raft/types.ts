@@ -1,0 +1,96 @@
+/** A node is named by its address, exactly as in the lab manual: '127.0.0.1:8000'. */
+export type NodeId = string;
+
+/** raftos commands are one-key dictionaries such as {"data_id": 1}; `null` is a leader's no-op entry. */
+export type Command = Record<string, unknown> | null;
+
+export interface LogEntry {
+  readonly term: number;
+  readonly command: Command;
+}
+
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
+
+/** Figure 2's RequestVote arguments. `preVote` marks the dissertation's PreVote round (term is not adopted). */
+export interface RequestVote {
+  readonly type: 'RequestVote';
+  readonly term: number;
+  readonly candidateId: NodeId;
+  readonly lastLogIndex: number;
+  readonly lastLogTerm: number;
+  readonly preVote?: boolean;
+}
+
+export interface RequestVoteReply {
+  readonly type: 'RequestVoteReply';
+  readonly term: number;
+  readonly voteGranted: boolean;
+  readonly preVote?: boolean;
+}
+
+export interface AppendEntries {
+  readonly type: 'AppendEntries';
+  readonly term: number;
+  readonly leaderId: NodeId;
+  readonly prevLogIndex: number;
+  readonly prevLogTerm: number;
+  readonly entries: readonly LogEntry[];
+  readonly leaderCommit: number;
+}
+
+/**
+ * Figure 2's reply plus what fast backtracking needs: on success the follower's matching index,
+ * on failure a conflict hint (the 6.5840 "XTerm/XIndex" scheme).
+ */
+export interface AppendEntriesReply {
+  readonly type: 'AppendEntriesReply';
+  readonly term: number;
+  readonly success: boolean;
+  readonly matchIndex: number;
+  readonly conflictIndex?: number;
+  readonly conflictTerm?: number;
+}
+
+export type Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply;
+export type MessageType = Message['type'];
+
+export interface Outbound {
+  readonly to: NodeId;
+  readonly message: Message;
+}
+
+/** What Figure 2 calls persistent state: written to stable storage before responding to RPCs. */
+export interface HardState {
+  readonly currentTerm: number;
+  readonly votedFor: NodeId | null;
+}
+
+export interface PersistentState extends HardState {
+  readonly log: readonly LogEntry[];
+}
+
+/** Notes the core leaves for the trace: why things happened, not what must be done. */
+export type CoreNote =
+  | { readonly kind: 'role'; readonly role: Role; readonly term: number; readonly reason: string }
+  | { readonly kind: 'term'; readonly term: number; readonly from: NodeId | null }
+  | { readonly kind: 'timeout'; readonly role: Role; readonly term: number }
+  | { readonly kind: 'vote'; readonly candidate: NodeId; readonly term: number; readonly granted: boolean; readonly preVote: boolean }
+  | { readonly kind: 'commit'; readonly commitIndex: number; readonly term: number };
+
+export interface AppliedEntry {
+  readonly index: number;
+  readonly entry: LogEntry;
+}
+
+/**
+ * Everything one call into the core decided. The driver must, in this order:
+ * persist `hardState` and `log` (the persistence contract), send `messages`, then apply `apply` in order.
+ */
+export interface Ready {
+  readonly hardState?: HardState;
+  /** The log from index `from` on is now `entries` (entries at `from` and after are replaced). */
+  readonly log?: { readonly from: number; readonly entries: readonly LogEntry[] };
+  readonly messages: readonly Outbound[];
+  readonly apply: readonly AppliedEntry[];
+  readonly notes: readonly CoreNote[];
+}

@@ -1,0 +1,540 @@
+import { RaftNode, type RaftOptions, type Timings } from '../raft/node';
+import type { RaftRules } from '../raft/rules';
+import { SafetyMonitor, SafetyViolation, type SafetyProperty } from '../raft/safety';
+import { KeyValueStateMachine } from '../raft/state-machine';
+import { MemoryStorage, persistReady } from '../raft/storage';
+import type { Command, LogEntry, Message, NodeId, PersistentState, Ready, Role } from '../raft/types';
+import { Links, reliableNetwork, sampleLatency, validateNetwork, type NetworkOptions } from './network';
+import { Rng } from './rng';
+import { Scheduler } from './scheduler';
+import { formatEvent, Trace, type TraceKind, type TraceLevel } from './trace';
+
+export interface ClusterOptions {
+  /** How many nodes (named 127.0.0.1:8000, :8001, ... like the lab's), or their ids. Default 3. */
+  readonly nodes?: number | readonly NodeId[];
+  /** Every random choice (timeouts, latency, loss) comes from this seed. Default 1. */
+  readonly seed?: number;
+  readonly network?: Partial<NetworkOptions>;
+  readonly timings?: Partial<Timings>;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  readonly leaderNoop?: boolean;
+  readonly maxEntriesPerAppend?: number;
+  /** Replace any of Figure 2's rules (a student's version, or a known-broken one). */
+  readonly rules?: Partial<RaftRules>;
+  /** Default 'all'. 'state' leaves out message traffic; 'off' records nothing (fastest). */
+  readonly trace?: TraceLevel;
+  /** Check Figure 3's properties on every event. Default true. */
+  readonly checkSafety?: boolean;
+  /** Start some nodes with a persisted state (term, vote, log), as if restarted. */
+  readonly initialState?: Readonly<Record<NodeId, PersistentState>>;
+  /** Lines of trace shown when an invariant fails. Default 25. */
+  readonly excerptSize?: number;
+}
+
+export class InvariantViolation extends Error {
+  constructor(
+    readonly property: SafetyProperty,
+    readonly detail: string,
+    readonly seed: number,
+    readonly eventIndex: number,
+    readonly time: number,
+    readonly excerpt: string,
+  ) {
+    super(
+      `${property} violated at event #${eventIndex} (t=${time.toFixed(3)} ms, seed ${seed}): ${detail}\n` +
+        `Replay with the same seed and actions to see it again. Last events:\n${excerpt}`,
+    );
+    this.name = 'InvariantViolation';
+  }
+}
+
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly alive: boolean;
+  readonly role: Role | 'down';
+  readonly term: number;
+  readonly votedFor: NodeId | null;
+  readonly leaderId: NodeId | null;
+  readonly commitIndex: number;
+  readonly lastApplied: number;
+  readonly lastIndex: number;
+  readonly log: readonly LogEntry[];
+  readonly state: Record<string, unknown>;
+}
+
+export type ClusterProposal =
+  | { readonly accepted: true; readonly node: NodeId; readonly index: number; readonly term: number }
+  | { readonly accepted: false; readonly node: NodeId | null; readonly leaderId: NodeId | null };
+
+type SimEvent =
+  | { readonly kind: 'deliver'; readonly from: NodeId; readonly to: NodeId; readonly message: Message }
+  | { readonly kind: 'timer'; readonly node: SimNode; readonly incarnation: number }
+  | { readonly kind: 'call'; readonly fn: () => void };
+
+interface SimNode {
+  readonly id: NodeId;
+  readonly storage: MemoryStorage;
+  core: RaftNode | null;
+  stateMachine: KeyValueStateMachine;
+  incarnation: number;
+  timerAt: number;
+  /** Every entry this node ever applied, by index (kept across restarts, like 6.5840's cfg.logs). */
+  readonly applied: (LogEntry | undefined)[];
+}
+
+export function labNodeIds(count: number, host = '127.0.0.1', basePort = 8000): NodeId[] {
+  return Array.from({ length: count }, (_, i) => `${host}:${basePort + i}`);
+}
+
+/**
+ * Any number of Raft nodes in one process on a virtual clock. Same seed + same actions = same trace.
+ */
+export class Cluster {
+  readonly seed: number;
+  readonly ids: readonly NodeId[];
+  readonly rng: Rng;
+  readonly trace: Trace;
+  readonly links = new Links();
+  readonly safety: SafetyMonitor | null;
+  private network: NetworkOptions;
+  private readonly scheduler = new Scheduler<SimEvent>();
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly options: ClusterOptions;
+  private readonly random: () => number;
+  private failure: InvariantViolation | null = null;
+  /** Messages delivered so far (the benchmark's unit of work). */
+  deliveries = 0;
+
+  constructor(options: ClusterOptions = {}) {
+    this.options = options;
+    this.seed = options.seed ?? 1;
+    this.rng = new Rng(this.seed);
+    this.random = () => this.rng.next();
+    const nodes = options.nodes ?? 3;
+    this.ids = typeof nodes === 'number' ? labNodeIds(nodes) : [...nodes];
+    if (this.ids.length === 0) throw new RangeError('a cluster needs at least one node');
+    if (new Set(this.ids).size !== this.ids.length) throw new RangeError(`node ids must be unique: ${this.ids.join(', ')}`);
+    this.network = { ...reliableNetwork, ...options.network };
+    validateNetwork(this.network);
+    this.trace = new Trace(options.trace ?? 'all');
+    this.safety = options.checkSafety === false ? null : new SafetyMonitor();
+    for (const id of this.ids) {
+      const initial = options.initialState?.[id];
+      const node: SimNode = {
+        id,
+        storage: new MemoryStorage(initial),
+        core: null,
+        stateMachine: new KeyValueStateMachine(),
+        incarnation: 0,
+        timerAt: Infinity,
+        applied: [],
+      };
+      this.nodes.set(id, node);
+      if (initial && initial.log.length > 0) this.guard(() => this.safety?.onLogWrite(id, 1, initial.log, false));
+    }
+    for (const node of this.nodes.values()) this.boot(node);
+  }
+
+  // ---- Time ----
+
+  get now(): number {
+    return this.scheduler.now;
+  }
+
+  /** Process the next event. Returns false when nothing is scheduled. */
+  step(): boolean {
+    this.throwIfFailed();
+    const item = this.scheduler.pop();
+    if (!item) return false;
+    const event = item.event;
+    switch (event.kind) {
+      case 'deliver':
+        this.deliver(event.from, event.to, event.message);
+        break;
+      case 'timer':
+        this.fireTimer(event.node, event.incarnation, item.time);
+        break;
+      case 'call':
+        event.fn();
+        break;
+    }
+    return true;
+  }
+
+  /** Run for `ms` of virtual time. */
+  runFor(ms: number): this {
+    return this.runUntilTime(this.now + ms);
+  }
+
+  runUntilTime(time: number): this {
+    while (this.scheduler.peekTime() <= time) this.step();
+    this.scheduler.advanceTo(time);
+    return this;
+  }
+
+  /**
+   * Run until `condition` holds (checked after every event) or `timeout` ms of virtual time pass.
+   * Returns whether the condition held.
+   */
+  runUntil(condition: (cluster: this) => boolean, options: { timeout?: number } = {}): boolean {
+    const deadline = this.now + (options.timeout ?? 10_000);
+    if (condition(this)) return true;
+    while (this.scheduler.peekTime() <= deadline) {
+      this.step();
+      if (condition(this)) return true;
+    }
+    this.scheduler.advanceTo(deadline);
+    return condition(this);
+  }
+
+  /** Run `fn` at virtual time `time` (scripted scenarios). */
+  at(time: number, fn: () => void): void {
+    this.scheduler.schedule(Math.max(time, this.now), { kind: 'call', fn });
+  }
+
+  after(ms: number, fn: () => void): void {
+    this.at(this.now + ms, fn);
+  }
+
+  // ---- Questions ----
+
+  /** The live leader with the highest term, or null. */
+  leader(): NodeId | null {
+    let best: NodeId | null = null;
+    let bestTerm = -1;
+    for (const node of this.nodes.values()) {
+      const core = node.core;
+      if (core && core.role === 'leader' && core.currentTerm > bestTerm) {
+        best = node.id;
+        bestTerm = core.currentTerm;
+      }
+    }
+    return best;
+  }
+
+  /** Every live node that believes it leads, with its term. */
+  leaders(): { id: NodeId; term: number }[] {
+    const out: { id: NodeId; term: number }[] = [];
+    for (const node of this.nodes.values()) {
+      if (node.core?.role === 'leader') out.push({ id: node.id, term: node.core.currentTerm });
+    }
+    return out;
+  }
+
+  status(id: NodeId): NodeStatus {
+    const node = this.get(id);
+    const core = node.core;
+    if (!core) {
+      const hard = node.storage.hardState;
+      return {
+        id, alive: false, role: 'down', term: hard.currentTerm, votedFor: hard.votedFor, leaderId: null,
+        commitIndex: 0, lastApplied: 0, lastIndex: node.storage.log.length, log: node.storage.log, state: {},
+      };
+    }
+    return {
+      id, alive: true, role: core.role, term: core.currentTerm, votedFor: core.votedFor, leaderId: core.leaderId,
+      commitIndex: core.commitIndex, lastApplied: core.lastApplied, lastIndex: core.lastIndex, log: core.log,
+      state: node.stateMachine.toJSON(),
+    };
+  }
+
+  statuses(): NodeStatus[] {
+    return this.ids.map((id) => this.status(id));
+  }
+
+  isAlive(id: NodeId): boolean {
+    return this.get(id).core !== null;
+  }
+
+  /** The core itself, for tests and notebooks that look inside (null while crashed). */
+  raft(id: NodeId): RaftNode | null {
+    return this.get(id).core;
+  }
+
+  stateMachine(id: NodeId): KeyValueStateMachine {
+    return this.get(id).stateMachine;
+  }
+
+  /** The entry `id` applied at `index`, if it has. */
+  appliedAt(id: NodeId, index: number): LogEntry | undefined {
+    return this.get(id).applied[index];
+  }
+
+  /** How many nodes applied an entry at `index`, and which command (6.5840's nCommitted). */
+  committedAt(index: number): { count: number; command: Command | undefined } {
+    let count = 0;
+    let command: Command | undefined;
+    for (const node of this.nodes.values()) {
+      const entry = node.applied[index];
+      if (entry === undefined) continue;
+      if (count > 0 && JSON.stringify(entry.command) !== JSON.stringify(command)) {
+        throw new Error(`nodes applied different commands at index ${index}: ${JSON.stringify(command)} and ${JSON.stringify(entry.command)}`);
+      }
+      command = entry.command;
+      count++;
+    }
+    return { count, command };
+  }
+
+  /** A printable timeline of state changes (not message traffic). */
+  timeline(kinds: readonly TraceKind[] = ['role', 'crash', 'restart', 'partition', 'heal', 'propose', 'commit']): string {
+    const set = new Set(kinds);
+    return this.trace.events.filter((e) => set.has(e.kind)).map(formatEvent).join('\n');
+  }
+
+  // ---- Clients ----
+
+  /** Give `command` to the leader (or to `via`). Followers refuse and name the leader they know. */
+  propose(command: Command, via?: NodeId): ClusterProposal {
+    this.throwIfFailed();
+    const target = via ?? this.leader();
+    if (target === null) return { accepted: false, node: null, leaderId: null };
+    const node = this.get(target);
+    if (!node.core) return { accepted: false, node: target, leaderId: null };
+    const outcome = node.core.propose(command, this.now);
+    if (outcome.accepted) {
+      this.trace.add({ t: this.now, node: target, kind: 'propose', index: outcome.index, term: outcome.term, command });
+    }
+    this.process(node, outcome.ready);
+    return outcome.accepted
+      ? { accepted: true, node: target, index: outcome.index, term: outcome.term }
+      : { accepted: false, node: target, leaderId: outcome.leaderId };
+  }
+
+  // ---- Faults ----
+
+  /** Stop a node like Ctrl+C: volatile state is lost, what it persisted stays. */
+  crash(id: NodeId): void {
+    const node = this.get(id);
+    if (!node.core) return;
+    node.core = null;
+    node.incarnation++;
+    node.timerAt = Infinity;
+    this.trace.add({ t: this.now, node: id, kind: 'crash' });
+  }
+
+  /** Start a crashed node again from its persisted term, vote and log. */
+  restart(id: NodeId): void {
+    const node = this.get(id);
+    if (node.core) return;
+    node.stateMachine = new KeyValueStateMachine();
+    this.safety?.onRestart(id);
+    this.trace.add({ t: this.now, node: id, kind: 'restart' });
+    this.boot(node);
+  }
+
+  /** Cut every link between the groups (both directions). Nodes in no group keep their links. */
+  partition(...groups: readonly (readonly NodeId[])[]): void {
+    for (const g of groups) for (const id of g) this.get(id);
+    this.links.partition(groups);
+    this.trace.add({ t: this.now, node: '*', kind: 'partition', cut: this.links.describe() });
+  }
+
+  /** Cut one direction only: `from` can no longer reach `to`. */
+  cutLink(from: NodeId, to: NodeId): void {
+    this.get(from);
+    this.get(to);
+    this.links.cutOneWay(from, to);
+    this.trace.add({ t: this.now, node: '*', kind: 'partition', cut: this.links.describe() });
+  }
+
+  /** Disconnect a node from all others (6.5840's disconnect). */
+  disconnect(id: NodeId): void {
+    this.get(id);
+    this.links.isolate(id, this.ids);
+    this.trace.add({ t: this.now, node: id, kind: 'partition', cut: this.links.describe() });
+  }
+
+  /** Reconnect a node to all others (6.5840's connect). */
+  connect(id: NodeId): void {
+    this.get(id);
+    this.links.reconnect(id, this.ids);
+    this.trace.add({ t: this.now, node: id, kind: 'heal', cut: this.links.describe() });
+  }
+
+  /** Restore every link. */
+  heal(): void {
+    this.links.healAll();
+    this.trace.add({ t: this.now, node: '*', kind: 'heal', cut: [] });
+  }
+
+  setNetwork(options: Partial<NetworkOptions>): void {
+    const next = { ...this.network, ...options };
+    validateNetwork(next);
+    this.network = next;
+  }
+
+  get networkOptions(): NetworkOptions {
+    return this.network;
+  }
+
+  /** Make a node start an election now (RaftScope's "timeout" button). */
+  campaign(id: NodeId): void {
+    const node = this.get(id);
+    if (!node.core) throw new Error(`${id} is down`);
+    this.process(node, node.core.campaign(this.now));
+  }
+
+  // ---- Machinery ----
+
+  private get(id: NodeId): SimNode {
+    const node = this.nodes.get(id);
+    if (!node) throw new RangeError(`no node ${JSON.stringify(id)} in this cluster (nodes: ${this.ids.join(', ')})`);
+    return node;
+  }
+
+  private boot(node: SimNode): void {
+    const options: RaftOptions = {
+      id: node.id,
+      peers: this.ids.filter((p) => p !== node.id),
+      random: this.random,
+      ...this.options.timings,
+      preVote: this.options.preVote ?? false,
+      checkQuorum: this.options.checkQuorum ?? false,
+      leaderNoop: this.options.leaderNoop ?? false,
+      ...(this.options.maxEntriesPerAppend ? { maxEntriesPerAppend: this.options.maxEntriesPerAppend } : {}),
+      ...(this.options.rules ? { rules: this.options.rules } : {}),
+    };
+    node.core = new RaftNode(options, node.storage.load(), this.now);
+    node.incarnation++;
+    node.timerAt = Infinity;
+    this.syncTimer(node);
+  }
+
+  /** Keep one timer event per node at its core's next deadline; later deadlines re-arm lazily. */
+  private syncTimer(node: SimNode): void {
+    const deadline = Math.max(node.core!.nextDeadline(), this.now);
+    if (deadline < node.timerAt) {
+      node.timerAt = deadline;
+      this.scheduler.schedule(deadline, { kind: 'timer', node, incarnation: node.incarnation });
+    }
+  }
+
+  private fireTimer(node: SimNode, incarnation: number, time: number): void {
+    if (node.incarnation !== incarnation || !node.core || node.timerAt !== time) return; // superseded
+    node.timerAt = Infinity;
+    const core = node.core;
+    if (core.nextDeadline() <= this.now) this.process(node, core.tick(this.now));
+    else this.syncTimer(node);
+  }
+
+  private deliver(from: NodeId, to: NodeId, message: Message): void {
+    const node = this.nodes.get(to)!;
+    if (!node.core) {
+      this.trace.add({ t: this.now, node: to, kind: 'drop', from, to, message, reason: 'crashed' });
+      return;
+    }
+    if (this.links.isCut(from, to)) {
+      this.trace.add({ t: this.now, node: to, kind: 'drop', from, to, message, reason: 'partition' });
+      return;
+    }
+    this.deliveries++;
+    this.trace.add({ t: this.now, node: to, kind: 'deliver', from, message });
+    this.process(node, node.core.step(from, message, this.now));
+  }
+
+  private send(from: NodeId, to: NodeId, message: Message): void {
+    const t = this.now;
+    this.trace.add({ t, node: from, kind: 'send', to, message });
+    if (this.links.isCut(from, to)) {
+      this.trace.add({ t, node: from, kind: 'drop', from, to, message, reason: 'partition' });
+      return;
+    }
+    const net = this.network;
+    const rng = this.rng;
+    if (rng.chance(net.loss)) {
+      this.trace.add({ t, node: from, kind: 'drop', from, to, message, reason: 'loss' });
+      return;
+    }
+    const copies = rng.chance(net.duplicate) ? 2 : 1;
+    for (let c = 0; c < copies; c++) {
+      let delay = sampleLatency(net.latency, rng);
+      if (rng.chance(net.reorder)) delay += rng.uniform(0, net.reorderWindow);
+      if (rng.chance(net.longDelay.probability)) delay += rng.uniform(net.longDelay.min, net.longDelay.max);
+      this.scheduler.schedule(t + delay, { kind: 'deliver', from, to, message });
+    }
+  }
+
+  /** Carry out a Ready: trace the notes, persist, check safety, send, apply. */
+  private process(node: SimNode, ready: Ready): void {
+    const core = node.core!;
+    const id = node.id;
+    const t = this.now;
+    const trace = this.trace;
+    let committed = -1;
+    let commitTerm = 0;
+    for (const note of ready.notes) {
+      switch (note.kind) {
+        case 'role':
+          trace.add({ t, node: id, kind: 'role', role: note.role, term: note.term, reason: note.reason });
+          if (note.role === 'leader' && this.safety) {
+            const term = note.term;
+            this.guard(() => this.safety!.onLeader(id, term));
+          }
+          break;
+        case 'term':
+          trace.add({ t, node: id, kind: 'term', term: note.term });
+          break;
+        case 'timeout':
+          trace.add({ t, node: id, kind: 'timeout', role: note.role, term: note.term });
+          break;
+        case 'vote':
+          trace.add({ t, node: id, kind: 'vote', candidate: note.candidate, term: note.term, granted: note.granted, preVote: note.preVote });
+          break;
+        case 'commit':
+          committed = note.commitIndex;
+          commitTerm = note.term;
+          break;
+      }
+    }
+    if (ready.hardState || ready.log) {
+      const before = node.storage.log.length;
+      persistReady(node.storage, ready);
+      const log = ready.log;
+      if (log) {
+        if (log.from <= before) trace.add({ t, node: id, kind: 'truncate', index: log.from });
+        if (log.entries.length > 0) {
+          trace.add({ t, node: id, kind: 'append', index: log.from, count: log.entries.length, term: log.entries[log.entries.length - 1]!.term });
+        }
+        if (this.safety) {
+          const isLeader = core.role === 'leader';
+          this.guard(() => this.safety!.onLogWrite(id, log.from, log.entries, isLeader));
+        }
+      }
+    }
+    if (committed >= 0) {
+      trace.add({ t, node: id, kind: 'commit', index: committed, term: commitTerm });
+      if (this.safety) this.guard(() => this.safety!.onCommit(id, committed, commitTerm));
+    }
+    for (const out of ready.messages) this.send(id, out.to, out.message);
+    for (const { index, entry } of ready.apply) {
+      node.stateMachine.apply(entry.command);
+      node.applied[index] = entry;
+      trace.add({ t, node: id, kind: 'apply', index, term: entry.term, command: entry.command });
+      if (this.safety) this.guard(() => this.safety!.onApply(id, index, entry));
+    }
+    this.syncTimer(node);
+  }
+
+  private guard(check: () => void): void {
+    try {
+      check();
+    } catch (error) {
+      if (!(error instanceof SafetyViolation)) throw error;
+      this.failure = new InvariantViolation(
+        error.property,
+        error.detail,
+        this.seed,
+        this.trace.count - 1,
+        this.now,
+        this.trace.excerpt(this.options.excerptSize ?? 25),
+      );
+      throw this.failure;
+    }
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+}
