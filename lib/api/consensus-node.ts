@@ -1,0 +1,28 @@
+import type { Command, NodeId, Role } from '../raft/types';
+
+export interface ProposeOptions {
+  /** Reject if the entry is not committed and applied within this many milliseconds. Default 5000. */
+  readonly timeoutMs?: number;
+}
+
+export interface Committed {
+  readonly index: number;
+  readonly term: number;
+}
+
+/**
+ * What the raftos-style API needs from a node. Both a node of the in-process Cluster (virtual time)
+ * and a RealNode (UDP, files, wall clock) provide it, so the same student code runs on either.
+ */
+export interface ConsensusNode {
+  readonly id: NodeId;
+  readonly role: Role | 'down';
+  /** raftos's get_leader(): itself when leading, the leader it last heard from, or null. */
+  getLeader(): NodeId | null;
+  /** Append `command` if this node leads; resolves once it is committed and applied here. */
+  propose(command: Command, options?: ProposeOptions): Promise<Committed>;
+  /** The value this node's state machine holds for `key` (what it has applied). */
+  readLocal(key: string): unknown;
+  waitUntilLeader(leader: NodeId, options?: { timeoutMs?: number }): Promise<void>;
+  stop(): Promise<void>;
+}

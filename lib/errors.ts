@@ -1,0 +1,44 @@
+import type { NodeId } from './raft/types';
+
+/** raftos's NotALeaderException: only the leader accepts writes, and it is named so the client can go there. */
+export class NotLeaderError extends Error {
+  constructor(readonly nodeId: NodeId, readonly leaderId: NodeId | null) {
+    super(
+      leaderId
+        ? `${nodeId} is not the leader; the leader is ${leaderId}`
+        : `${nodeId} is not the leader, and no leader is known right now`,
+    );
+    this.name = 'NotLeaderError';
+  }
+}
+
+/** A write that no majority acknowledged in time (raftos would hang forever instead). */
+export class ProposalTimeoutError extends Error {
+  constructor(readonly nodeId: NodeId, readonly index: number, readonly timeoutMs: number) {
+    super(`${nodeId}: entry ${index} was not committed within ${timeoutMs} ms (no majority answered)`);
+    this.name = 'ProposalTimeoutError';
+  }
+}
+
+/** The entry was accepted, then replaced by a new leader's entry before it committed. */
+export class EntryOverwrittenError extends Error {
+  constructor(readonly nodeId: NodeId, readonly index: number, readonly term: number) {
+    super(`${nodeId}: entry ${index} of term ${term} was overwritten by another leader before it committed`);
+    this.name = 'EntryOverwrittenError';
+  }
+}
+
+/** The node stopped (or crashed) while the request was waiting. */
+export class NodeStoppedError extends Error {
+  constructor(readonly nodeId: NodeId) {
+    super(`${nodeId} stopped before the request completed`);
+    this.name = 'NodeStoppedError';
+  }
+}
+
+export class WaitTimeoutError extends Error {
+  constructor(what: string, timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    this.name = 'WaitTimeoutError';
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Raft Lab's public API. Notebooks, the lab's programs and the grader import from here only.
+ */
+export type {
+  AppendEntries, AppendEntriesReply, Command, CoreNote, HardState, LogEntry, Message, NodeId, Outbound,
+  PersistentState, Ready, RequestVote, RequestVoteReply, Role,
+} from './raft/types';
+export { RaftNode, defaultTimings, type RaftOptions, type Timings, type ProposeOutcome } from './raft/node';
+export * as rules from './raft/rules';
+export { figure2Rules, type RaftRules, type LogView } from './raft/rules';
+export { MemoryStorage, persistReady, type Storage } from './raft/storage';
+export { KeyValueStateMachine } from './raft/state-machine';
+export { SafetyMonitor, SafetyViolation, type SafetyProperty } from './raft/safety';
+
+export { Cluster, InvariantViolation, labNodeIds, type ClusterOptions, type NodeStatus, type ClusterProposal } from './sim/cluster';
+export { Rng } from './sim/rng';
+export { reliableNetwork, unreliableNetwork, type NetworkOptions, type Latency } from './sim/network';
+export { Trace, formatEvent, describeMessage, type TraceEvent, type TraceKind, type TraceLevel } from './sim/trace';
+export { formatStatusTable } from './sim/report';
+
+export * from './errors';
+export type { ConsensusNode, Committed, ProposeOptions } from './api/consensus-node';
+export { SimNode } from './api/sim-node';
+export { Replicated, ReplicatedDict, ReplicatedList, type ReplicatedOptions } from './api/replicated';
+export { getLeader, waitUntilLeader, useNode, defaultNode } from './api/registry';
