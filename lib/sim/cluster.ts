@@ -142,6 +142,11 @@ export class Cluster {
     return this.scheduler.now;
   }
 
+  /** Virtual time of the next scheduled event (Infinity when none). */
+  nextEventTime(): number {
+    return this.scheduler.peekTime();
+  }
+
   /** Process the next event. Returns false when nothing is scheduled. */
   step(): boolean {
     this.throwIfFailed();

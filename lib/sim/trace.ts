@@ -46,7 +46,18 @@ export class Trace {
   /** Counts every event, recorded or not, so a failure can name its event index at any level. */
   count = 0;
 
+  private readonly listeners: ((event: TraceEvent) => void)[] = [];
+
   constructor(readonly level: TraceLevel = 'all') {}
+
+  /** Call `listener` on every event as it happens, whatever the trace level records. Returns an unsubscribe. */
+  observe(listener: (event: TraceEvent) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
 
   get recordsMessages(): boolean {
     return this.level === 'all';
@@ -54,6 +65,10 @@ export class Trace {
 
   add(event: TraceInput): void {
     const seq = this.count++;
+    if (this.listeners.length > 0) {
+      (event as { seq?: number }).seq = seq;
+      for (const listener of this.listeners) listener(event as TraceEvent);
+    }
     if (this.level === 'off') return;
     if (this.level === 'state' && messageKinds.has(event.kind)) return;
     (event as { seq?: number }).seq = seq;
