@@ -76,6 +76,12 @@ export class RaftNode {
   private readonly matchIndex = new Map<NodeId, number>();
   private readonly votes = new Set<NodeId>();
   private readonly activePeers = new Set<NodeId>();
+  /**
+   * Per peer, the nextIndex of the retry sent after its last refusal, until the next heartbeat. Refusals that
+   * would not move nextIndex below it are of messages sent before the retry (reordered pipelined
+   * AppendEntries): the retry already covers them, so they are not answered with another full resend.
+   */
+  private readonly retryFrom = new Map<NodeId, number>();
 
   // Timers, as absolute deadlines on the caller's clock.
   private now: number;
@@ -367,6 +373,7 @@ export class RaftNode {
   }
 
   private broadcastAppendEntries(): void {
+    this.retryFrom.clear(); // a lost retry is retried once per heartbeat
     for (const peer of this.peers) this.sendAppendEntries(peer);
     this.heartbeatDeadline = this.now + this.timings.heartbeatInterval;
   }
@@ -459,6 +466,9 @@ export class RaftNode {
       if (last > 0) next = last + 1;
     }
     next = Math.max(match + 1, Math.min(next, this.entries.length + 1));
+    const retry = this.retryFrom.get(from);
+    if (retry !== undefined && next >= retry) return;
+    this.retryFrom.set(from, next);
     this.nextIndex.set(from, next);
     this.sendAppendEntries(from);
   }

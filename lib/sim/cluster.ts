@@ -173,6 +173,7 @@ export class Cluster {
   }
 
   runUntilTime(time: number): this {
+    this.throwIfFailed();
     while (this.scheduler.peekTime() <= time) this.step();
     this.scheduler.advanceTo(time);
     return this;
@@ -183,6 +184,7 @@ export class Cluster {
    * Returns whether the condition held.
    */
   runUntil(condition: (cluster: this) => boolean, options: { timeout?: number } = {}): boolean {
+    this.throwIfFailed();
     const deadline = this.now + (options.timeout ?? 10_000);
     if (condition(this)) return true;
     while (this.scheduler.peekTime() <= deadline) {
