@@ -105,31 +105,34 @@ function pythonString(s: string): string {
 
 /**
  * Why `value` (typically a command from the network or a file) cannot be stored, or null if it can:
- * only JSON values (plain objects, arrays, strings, finite numbers, booleans, null) nested at most
- * MAX_JSON_DEPTH deep. Iterative, so hostile nesting cannot overflow the stack.
+ * only JSON values (plain objects, arrays, strings, finite numbers, booleans, null), not circular,
+ * nested at most MAX_JSON_DEPTH deep (so the recursion here and in pythonJson stays shallow).
  */
 export function jsonValueProblem(value: unknown): string | null {
-  const todo: Array<{ v: unknown; depth: number; path: string }> = [{ v: value, depth: 0, path: '' }];
-  while (todo.length > 0) {
-    const { v, depth, path } = todo.pop()!;
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return `${where(path)}is not a finite number`;
-      continue;
-    }
-    if (typeof v !== 'object') return `${where(path)}is a ${typeof v}, not a JSON value`;
-    if (depth >= MAX_JSON_DEPTH) return `${where(path)}is nested deeper than ${MAX_JSON_DEPTH} levels`;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) todo.push({ v: v[i], depth: depth + 1, path: `${path}[${i}]` });
-    } else if (isPlainObject(v)) {
-      for (const key of Object.keys(v)) todo.push({ v: v[key], depth: depth + 1, path: `${path}.${key}` });
-    } else {
-      return `${where(path)}is not a plain object`;
-    }
+  return check(value, 0, '', [], new Set());
+}
+
+function check(v: unknown, depth: number, path: string, ancestors: object[], done: Set<object>): string | null {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return null;
+  if (typeof v === 'number') return Number.isFinite(v) ? null : `${where(path)}is not a finite number`;
+  if (typeof v !== 'object') return `${where(path)}is a ${typeof v}, not a JSON value`;
+  if (ancestors.includes(v)) return `${where(path)}is circular`;
+  if (done.has(v)) return null;
+  if (depth >= MAX_JSON_DEPTH) return `${where(path)}is nested deeper than ${MAX_JSON_DEPTH} levels`;
+  let children: Array<[string, unknown]>;
+  if (Array.isArray(v)) children = v.map((item, i) => [`${path}[${i}]`, item]);
+  else if (isPlainObject(v)) children = Object.keys(v).map((key) => [path === '' ? key : `${path}.${key}`, v[key]]);
+  else return `${where(path)}is not a plain object`;
+  ancestors.push(v);
+  for (const [childPath, child] of children) {
+    const problem = check(child, depth + 1, childPath, ancestors, done);
+    if (problem !== null) return problem;
   }
+  ancestors.pop();
+  done.add(v);
   return null;
 }
 
 function where(path: string): string {
-  return path === '' ? '' : `${path.replace(/^\./, '')} `;
+  return path === '' ? '' : `${path} `;
 }

@@ -450,9 +450,10 @@ export class RaftNode {
     this.activePeers.add(from);
     const match = this.matchIndex.get(from)!;
     if (reply.success) {
-      if (reply.matchIndex > match) {
-        this.matchIndex.set(from, reply.matchIndex);
-        if (this.nextIndex.get(from)! <= reply.matchIndex) this.nextIndex.set(from, reply.matchIndex + 1);
+      const claimed = Math.min(reply.matchIndex, this.entries.length); // a faulty peer cannot push us past our log
+      if (claimed > match) {
+        this.matchIndex.set(from, claimed);
+        if (this.nextIndex.get(from)! <= claimed) this.nextIndex.set(from, claimed + 1);
         this.advanceCommitIndex();
       }
       if (this.nextIndex.get(from)! <= this.entries.length && this.matchIndex.get(from)! + 1 === this.nextIndex.get(from)) {

@@ -1,0 +1,91 @@
+/**
+ * npm run bench -- [--json] [--trials N] [--virtual-minutes M] [sim|real|all]
+ *
+ * Benchmarks measure and report; they never pass or fail. Without --json: a table with the paper's figures
+ * beside ours. With --json: one line per metric, {"metric": NAME, "value": NUMBER, "unit": UNIT, ...}.
+ */
+import { Command, Option } from 'commander';
+import { formatJsonLine, formatTable, type Metric } from './metrics';
+
+export interface SuiteOptions {
+  /** Figure 16 trials per timeout range. */
+  readonly trials?: number;
+  /** Length of the "virtual hour" runs, in virtual minutes. */
+  readonly virtualMinutes?: number;
+  readonly log: (message: string) => void;
+}
+
+type Suite = (options: SuiteOptions) => Promise<Metric[]>;
+
+/** The suites, in the order 'all' runs them. Adding one is one line. */
+const suites: Record<string, Suite> = {
+  sim: async (o) => (await import('./sim')).runSim(o),
+  // real: async () => (await import('./real')).runReal(),
+};
+
+const known = ['sim', 'real', 'all'];
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && Number.isFinite(n))) throw new Error(`expected a positive number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command()
+    .name('bench')
+    .description('Raft Lab benchmarks: simulator speed and the paper\'s Figure 16 (they measure, never pass/fail)')
+    .argument('[suite]', `which suite: ${known.join(' | ')}`, 'all')
+    .option('--json', 'one JSON object per metric per line')
+    .addOption(new Option('--trials <n>', 'Figure 16 trials per timeout range (default 1000)').argParser(positiveInteger))
+    .addOption(
+      new Option('--virtual-minutes <m>', 'length of the virtual-hour runs (default 60; shorter runs are scaled to an hour)')
+        .argParser(positiveNumber),
+    )
+    .showHelpAfterError();
+  program.parse(argv as string[]);
+  const opts = program.opts<{ json?: boolean; trials?: number; virtualMinutes?: number }>();
+  const name = program.args[0] ?? 'all';
+
+  if (!known.includes(name) && !(name in suites)) {
+    program.error(`unknown suite ${JSON.stringify(name)} (expected ${known.join(', ')})`);
+  }
+  if (name !== 'all' && !(name in suites)) {
+    process.stderr.write(`bench: the ${name} suite is not available yet (available: ${Object.keys(suites).join(', ')}, all)\n`);
+    return 2;
+  }
+  const selected = name === 'all' ? Object.keys(suites) : [name];
+  const log = opts.json ? () => {} : (message: string) => process.stderr.write(`  ${message}\n`);
+  const options: SuiteOptions = {
+    ...(opts.trials !== undefined ? { trials: opts.trials } : {}),
+    ...(opts.virtualMinutes !== undefined ? { virtualMinutes: opts.virtualMinutes } : {}),
+    log,
+  };
+
+  for (const suite of selected) {
+    if (!opts.json) process.stderr.write(`bench: ${suite}\n`);
+    const metrics = await suites[suite]!(options);
+    if (opts.json) {
+      for (const m of metrics) process.stdout.write(`${formatJsonLine(m)}\n`);
+    } else {
+      process.stdout.write(`${formatTable(metrics)}\n`);
+    }
+  }
+  return 0;
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,165 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { taskFileName } from './tasks';
+
+export interface ProcessLabOptions {
+  readonly task: 2 | 3;
+  /** Short polls and reactions (seconds per run instead of minutes). */
+  readonly fast: boolean;
+  readonly out: string;
+  readonly basePort?: number;
+  readonly timeoutMs?: number;
+  /** Each line the nodes print, prefixed with the node. */
+  readonly echo?: (line: string) => void;
+  /** How many "LEADER => None" lines the last node must write before it is stopped. Default 3. */
+  readonly noneLines?: number;
+}
+
+export interface ProcessLabResult {
+  readonly ok: boolean;
+  readonly summary: string;
+  /** The nodes in the order they stopped, and how. */
+  readonly stops: readonly { node: number; how: 'SIGINT' | 'exited'; code: number | null }[];
+  readonly files: readonly string[];
+}
+
+const repoRoot = path.join(__dirname, '..', '..');
+const taskScript = path.join(repoRoot, 'scripts', 'task.ts');
+
+interface NodeProcess {
+  readonly number: number;
+  readonly child: ChildProcess;
+  exited: boolean;
+  code: number | null;
+  readonly exit: Promise<void>;
+}
+
+function readLines(file: string): string[] {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  } catch {
+    return [];
+  }
+}
+
+function trailing(lines: readonly string[], line: string): number {
+  let n = 0;
+  for (let i = lines.length - 1; i >= 0 && lines[i] === line; i--) n++;
+  return n;
+}
+
+/**
+ * Play the student of the manual with three real processes: start nodes 1-3, press Ctrl+C on each new
+ * leader (Task 2) or let each leader finish its write and exit (Task 3), then stop the lone survivor once
+ * it has shown a few "LEADER => None".
+ */
+export async function runLabProcesses(options: ProcessLabOptions): Promise<ProcessLabResult> {
+  const { task, fast, out } = options;
+  const basePort = options.basePort ?? 8000;
+  const timeoutMs = options.timeoutMs ?? (fast ? 60_000 : 15 * 60_000);
+  const noneLines = options.noneLines ?? 3;
+  const reactionMs = fast ? 300 : 2000;
+  const echo = options.echo ?? (() => undefined);
+  fs.mkdirSync(out, { recursive: true });
+  // Manual, Task 3 step 2: remove the .log, .storage and .state_machine files before each run.
+  for (const name of fs.readdirSync(out)) {
+    if (/^127\.0\.0\.1_\d+\.(log|storage|state_machine)(\.tmp)?$/.test(name)) fs.rmSync(path.join(out, name));
+  }
+
+  const nodes: NodeProcess[] = [1, 2, 3].map((number) => {
+    const args = ['--import', 'tsx', taskScript, '--task', String(task), '--id', String(number), '--dir', out, '--base-port', String(basePort)];
+    if (fast) args.push('--fast');
+    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const prefixLines = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') echo(`node ${number} | ${line}`);
+    };
+    child.stdout!.on('data', prefixLines);
+    child.stderr!.on('data', prefixLines);
+    const node: NodeProcess = {
+      number,
+      child,
+      exited: false,
+      code: null,
+      exit: new Promise((resolve) => child.on('exit', (code) => {
+        node.exited = true;
+        node.code = code;
+        resolve();
+      })),
+    };
+    return node;
+  });
+  const stops: { node: number; how: 'SIGINT' | 'exited'; code: number | null }[] = [];
+  const file = (n: number) => path.join(out, taskFileName(task, n));
+  const deadline = Date.now() + timeoutMs;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const live = () => nodes.filter((n) => !n.exited);
+  const noteExits = () => {
+    for (const n of nodes) if (n.exited && !stops.some((s) => s.node === n.number)) stops.push({ node: n.number, how: 'exited', code: n.code });
+  };
+  const interrupt = async (n: NodeProcess) => {
+    stops.push({ node: n.number, how: 'SIGINT', code: null });
+    n.child.kill('SIGINT');
+    const killer = setTimeout(() => n.child.kill('SIGKILL'), 5000);
+    await n.exit;
+    clearTimeout(killer);
+    stops[stops.length - 1] = { node: n.number, how: 'SIGINT', code: n.code };
+  };
+
+  let failure: string | null = null;
+  try {
+    while (live().length > 0) {
+      if (Date.now() > deadline) {
+        failure = `timed out after ${timeoutMs / 1000} s`;
+        break;
+      }
+      noteExits();
+      const up = live();
+      if (up.length === 1) {
+        if (trailing(readLines(file(up[0]!.number)), 'LEADER => None') >= noneLines) await interrupt(up[0]!);
+      } else if (task === 2) {
+        const leader = up.find((n) => readLines(file(n.number)).some((l) => l.startsWith('LEADER IS NOW NODE')));
+        if (leader) {
+          await sleep(reactionMs);
+          await interrupt(leader);
+        }
+      }
+      await sleep(fast ? 50 : 250);
+    }
+    noteExits();
+  } finally {
+    for (const n of live()) n.child.kill('SIGKILL');
+    await Promise.all(nodes.map((n) => n.exit));
+  }
+
+  for (const n of [1, 2, 3]) {
+    fs.writeFileSync(path.join(out, `${n}.sh`), `# node ${n} of the lab, one terminal each\nnpm run task2 -- --id ${n}\nnpm run task3 -- --id ${n}\n`);
+  }
+  const files = fs.readdirSync(out).sort();
+  const problems = failure ? [failure] : checkOutcome(task, stops, (n) => readLines(file(n)));
+  const listing = files.map((f) => `  ${f}`).join('\n');
+  const summary = problems.length === 0
+    ? `Task ${task} done: stopped ${stops.map((s) => `node ${s.node} (${s.how})`).join(', ')}.\nArtifacts in ${out}:\n${listing}`
+    : `Task ${task} did not reach the manual's outcome: ${problems.join('; ')}.\nArtifacts in ${out}:\n${listing}`;
+  return { ok: problems.length === 0, summary, stops, files };
+}
+
+function checkOutcome(task: 2 | 3, stops: readonly { node: number; how: string; code: number | null }[], lines: (n: number) => string[]): string[] {
+  const problems: string[] = [];
+  if (stops.length !== 3) return [`only ${stops.length} of 3 nodes stopped`];
+  const [first, second, last] = stops as [typeof stops[0], typeof stops[0], typeof stops[0]];
+  if (task === 2) {
+    for (const s of [first, second]) {
+      if (!lines(s.node).includes(`LEADER IS NOW NODE ${s.node}`)) problems.push(`node ${s.node} was stopped without having led`);
+    }
+  } else {
+    for (const s of [first, second]) {
+      if (s.how !== 'exited' || s.code !== 0) problems.push(`node ${s.node} did not finish its write and exit (${s.how}, code ${s.code})`);
+      if (!lines(s.node).includes('done writing data')) problems.push(`node ${s.node} did not write "done writing data"`);
+    }
+  }
+  if (lines(last.node).some((l) => l.startsWith('LEADER IS NOW') || l.startsWith('LEADER ->'))) {
+    problems.push(`the lone survivor, node ${last.node}, acted as leader`);
+  }
+  return problems;
+}

@@ -1,0 +1,290 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import type {
+  AppendEntries,
+  AppendEntriesReply,
+  Command,
+  LogEntry,
+  Message,
+  NodeId,
+  RequestVote,
+  RequestVoteReply,
+} from '../raft/types';
+import { isPlainObject, jsonValueProblem } from './python-json';
+
+/**
+ * One Raft message per UDP datagram.
+ *
+ *   no secret:        {"from":"127.0.0.1:8000","message":{...}}          (UTF-8 JSON, first byte '{')
+ *   secret (HMAC):    0x01 | HMAC-SHA256(0x01 | json) (32 bytes) | json
+ *   secret + encrypt: 0x02 | IV (12 bytes) | GCM tag (16 bytes) | AES-256-GCM(json), AAD = 0x02
+ *
+ * The sender's id travels inside the authenticated part. Replays are not detected: Raft's messages are
+ * safe to deliver twice or late (terms and indexes make stale ones harmless).
+ */
+
+export type DropReason = 'oversized' | 'malformed' | 'unauthenticated' | 'unknown-sender';
+export const dropReasons: readonly DropReason[] = ['oversized', 'malformed', 'unauthenticated', 'unknown-sender'];
+
+export interface Security {
+  /** Shared by the whole cluster; a passphrase is fine (the key is derived with scrypt). */
+  readonly secret: string;
+  /** Also encrypt (AES-256-GCM) instead of only authenticating (HMAC-SHA256). */
+  readonly encrypt?: boolean;
+}
+
+export type DecodeResult =
+  | { readonly ok: true; readonly from: NodeId; readonly message: Message }
+  | { readonly ok: false; readonly reason: DropReason; readonly detail: string };
+
+export interface DecodeOptions {
+  readonly security?: Security;
+  /** Who may send to this node (not including itself). */
+  readonly peers: ReadonlySet<NodeId>;
+  readonly maxBytes: number;
+}
+
+const PLAIN = 0x7b; // '{'
+const MAC = 0x01;
+const GCM = 0x02;
+const MAC_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+interface Keys {
+  readonly mac: Buffer;
+  readonly enc: Buffer;
+}
+
+const keyCache = new Map<string, Keys>();
+const SALT = 'raft-lab lib/net/codec v1';
+
+/** Derive (once per secret, then cached) the HMAC and AES keys. Throws on an empty secret. */
+export function deriveKeys(secret: string): Keys {
+  if (typeof secret !== 'string' || secret.length === 0) throw new TypeError('security.secret must be a non-empty string');
+  let keys = keyCache.get(secret);
+  if (!keys) {
+    const material = scryptSync(secret, SALT, 64);
+    keys = { mac: material.subarray(0, 32), enc: material.subarray(32) };
+    keyCache.set(secret, keys);
+  }
+  return keys;
+}
+
+export function encodeDatagram(from: NodeId, message: Message, security?: Security): Buffer {
+  return sealDatagram(Buffer.from(JSON.stringify({ from, message: canonical(message) }), 'utf8'), security);
+}
+
+/** Wrap an already serialized payload as encodeDatagram would (tools and tests use it to forge datagrams). */
+export function sealDatagram(payload: Uint8Array, security?: Security): Buffer {
+  const json = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (!security) return Buffer.from(json);
+  const keys = deriveKeys(security.secret);
+  if (security.encrypt) {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', keys.enc, iv);
+    cipher.setAAD(Buffer.of(GCM));
+    const body = Buffer.concat([cipher.update(json), cipher.final()]);
+    return Buffer.concat([Buffer.of(GCM), iv, cipher.getAuthTag(), body]);
+  }
+  return Buffer.concat([Buffer.of(MAC), mac(keys.mac, json), json]);
+}
+
+function mac(key: Buffer, json: Buffer): Buffer {
+  return createHmac('sha256', key).update(Buffer.of(MAC)).update(json).digest();
+}
+
+/** Never throws: anything that is not a valid message from a known peer comes back as a reason. */
+export function decodeDatagram(buf: Uint8Array, options: DecodeOptions): DecodeResult {
+  try {
+    return decode(buf, options);
+  } catch (err) {
+    return drop('malformed', `decoder error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function decode(input: Uint8Array, options: DecodeOptions): DecodeResult {
+  if (!(input instanceof Uint8Array)) return drop('malformed', 'not a byte buffer');
+  const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (buf.length > options.maxBytes) return drop('oversized', `${buf.length} bytes > ${options.maxBytes}`);
+  if (buf.length === 0) return drop(options.security ? 'unauthenticated' : 'malformed', 'empty datagram');
+  let json: Buffer;
+  const security = options.security;
+  if (security) {
+    const keys = deriveKeys(security.secret);
+    if (security.encrypt) {
+      if (buf[0] !== GCM) return drop('unauthenticated', buf[0] === MAC ? 'authenticated but not encrypted' : 'not encrypted');
+      if (buf.length < 1 + IV_BYTES + TAG_BYTES) return drop('unauthenticated', 'too short to be encrypted');
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', keys.enc, buf.subarray(1, 1 + IV_BYTES));
+        decipher.setAAD(Buffer.of(GCM));
+        decipher.setAuthTag(buf.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
+        json = Buffer.concat([decipher.update(buf.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+      } catch {
+        return drop('unauthenticated', 'decryption failed (wrong secret or tampered)');
+      }
+    } else {
+      if (buf[0] !== MAC) return drop('unauthenticated', buf[0] === GCM ? 'encrypted, but this node expects HMAC only' : 'no authentication');
+      if (buf.length < 1 + MAC_BYTES) return drop('unauthenticated', 'too short to be authenticated');
+      json = buf.subarray(1 + MAC_BYTES);
+      if (!timingSafeEqual(mac(keys.mac, json), buf.subarray(1, 1 + MAC_BYTES))) {
+        return drop('unauthenticated', 'bad HMAC (wrong secret or tampered)');
+      }
+    }
+  } else {
+    if (buf[0] === MAC || buf[0] === GCM) return drop('malformed', 'authenticated datagram, but this node has no secret');
+    if (buf[0] !== PLAIN) return drop('malformed', 'not a JSON object');
+    json = buf;
+  }
+
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(json));
+  } catch {
+    return drop('malformed', 'not UTF-8 JSON');
+  }
+  if (!isPlainObject(value) || !hasExactly(value, ['from', 'message'], [])) return drop('malformed', 'expected {"from", "message"}');
+  const from = value['from'];
+  if (typeof from !== 'string') return drop('malformed', '"from" must be a string');
+  if (!options.peers.has(from)) return drop('unknown-sender', `${JSON.stringify(from.slice(0, 100))} is not a peer`);
+  const checked = validateMessage(value['message'], from);
+  if (typeof checked === 'string') return drop('malformed', checked);
+  return { ok: true, from, message: checked };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function drop(reason: DropReason, detail: string): DecodeResult {
+  return { ok: false, reason, detail };
+}
+
+/**
+ * A fresh, well-typed Message built from untrusted `value`, or a description of what is wrong.
+ * Beyond types, it checks what every correct sender guarantees (ids match the sender, no log term
+ * above the message's term, terms in `entries` never decrease), so the core never sees nonsense.
+ */
+export function validateMessage(value: unknown, from: NodeId): Message | string {
+  if (!isPlainObject(value)) return 'message must be an object';
+  switch (value['type']) {
+    case 'RequestVote': {
+      if (!hasExactly(value, ['type', 'term', 'candidateId', 'lastLogIndex', 'lastLogTerm'], ['preVote'])) return keysProblem(value);
+      const { term, candidateId, lastLogIndex, lastLogTerm, preVote } = value;
+      if (!isIndex(term)) return 'RequestVote.term must be a non-negative integer';
+      if (candidateId !== from) return 'RequestVote.candidateId must be the sender';
+      if (!isIndex(lastLogIndex)) return 'RequestVote.lastLogIndex must be a non-negative integer';
+      if (!isIndex(lastLogTerm) || lastLogTerm > term) return 'RequestVote.lastLogTerm must be an integer in 0..term';
+      if (lastLogIndex === 0 && lastLogTerm !== 0) return 'RequestVote.lastLogTerm must be 0 for an empty log';
+      if (preVote !== undefined && typeof preVote !== 'boolean') return 'RequestVote.preVote must be a boolean';
+      const m: RequestVote = { type: 'RequestVote', term: term + 0, candidateId: from, lastLogIndex: lastLogIndex + 0, lastLogTerm: lastLogTerm + 0 };
+      return preVote ? { ...m, preVote: true } : m;
+    }
+    case 'RequestVoteReply': {
+      if (!hasExactly(value, ['type', 'term', 'voteGranted'], ['preVote'])) return keysProblem(value);
+      const { term, voteGranted, preVote } = value;
+      if (!isIndex(term)) return 'RequestVoteReply.term must be a non-negative integer';
+      if (typeof voteGranted !== 'boolean') return 'RequestVoteReply.voteGranted must be a boolean';
+      if (preVote !== undefined && typeof preVote !== 'boolean') return 'RequestVoteReply.preVote must be a boolean';
+      const m: RequestVoteReply = { type: 'RequestVoteReply', term: term + 0, voteGranted };
+      return preVote ? { ...m, preVote: true } : m;
+    }
+    case 'AppendEntries': {
+      if (!hasExactly(value, ['type', 'term', 'leaderId', 'prevLogIndex', 'prevLogTerm', 'entries', 'leaderCommit'], [])) return keysProblem(value);
+      const { term, leaderId, prevLogIndex, prevLogTerm, entries, leaderCommit } = value;
+      if (!isIndex(term)) return 'AppendEntries.term must be a non-negative integer';
+      if (leaderId !== from) return 'AppendEntries.leaderId must be the sender';
+      if (!isIndex(prevLogIndex)) return 'AppendEntries.prevLogIndex must be a non-negative integer';
+      if (!isIndex(prevLogTerm) || prevLogTerm > term) return 'AppendEntries.prevLogTerm must be an integer in 0..term';
+      if (prevLogIndex === 0 && prevLogTerm !== 0) return 'AppendEntries.prevLogTerm must be 0 when prevLogIndex is 0';
+      if (!isIndex(leaderCommit)) return 'AppendEntries.leaderCommit must be a non-negative integer';
+      if (!Array.isArray(entries)) return 'AppendEntries.entries must be an array';
+      const checked: LogEntry[] = [];
+      let floor = prevLogTerm;
+      for (let i = 0; i < entries.length; i++) {
+        const e: unknown = entries[i];
+        if (!isPlainObject(e) || !hasExactly(e, ['term', 'command'], [])) return `AppendEntries.entries[${i}] must be {"term", "command"}`;
+        const t = e['term'];
+        if (!isIndex(t) || t < floor || t > term) return `AppendEntries.entries[${i}].term must be an integer in ${floor}..${term}`;
+        const command = e['command'];
+        if (command !== null && !isPlainObject(command)) return `AppendEntries.entries[${i}].command must be an object or null`;
+        const problem = jsonValueProblem(command);
+        if (problem !== null) return `AppendEntries.entries[${i}].command ${problem}`;
+        checked.push({ term: t + 0, command: command as Command });
+        floor = t;
+      }
+      const m: AppendEntries = {
+        type: 'AppendEntries',
+        term: term + 0,
+        leaderId: from,
+        prevLogIndex: prevLogIndex + 0,
+        prevLogTerm: prevLogTerm + 0,
+        entries: checked,
+        leaderCommit: leaderCommit + 0,
+      };
+      return m;
+    }
+    case 'AppendEntriesReply': {
+      if (!hasExactly(value, ['type', 'term', 'success', 'matchIndex'], ['conflictIndex', 'conflictTerm'])) return keysProblem(value);
+      const { term, success, matchIndex, conflictIndex, conflictTerm } = value;
+      if (!isIndex(term)) return 'AppendEntriesReply.term must be a non-negative integer';
+      if (typeof success !== 'boolean') return 'AppendEntriesReply.success must be a boolean';
+      if (!isIndex(matchIndex)) return 'AppendEntriesReply.matchIndex must be a non-negative integer';
+      if (conflictIndex !== undefined && !(isIndex(conflictIndex) && conflictIndex >= 1)) return 'AppendEntriesReply.conflictIndex must be a positive integer';
+      if (conflictTerm !== undefined && !isIndex(conflictTerm)) return 'AppendEntriesReply.conflictTerm must be a non-negative integer';
+      if (conflictTerm !== undefined && conflictIndex === undefined) return 'AppendEntriesReply.conflictTerm needs conflictIndex';
+      if (success && conflictIndex !== undefined) return 'AppendEntriesReply: a success has no conflict hint';
+      const m: AppendEntriesReply = {
+        type: 'AppendEntriesReply',
+        term: term + 0,
+        success,
+        matchIndex: matchIndex + 0,
+        ...(conflictIndex === undefined ? {} : { conflictIndex: conflictIndex + 0 }),
+        ...(conflictTerm === undefined ? {} : { conflictTerm: conflictTerm + 0 }),
+      };
+      return m;
+    }
+    default:
+      return `unknown message type ${JSON.stringify(value['type'])?.slice(0, 40) ?? 'undefined'}`;
+  }
+}
+
+/** Exactly the fields of the message's type, so nothing else ever goes on the wire. */
+function canonical(message: Message): Message {
+  switch (message.type) {
+    case 'RequestVote': {
+      const { type, term, candidateId, lastLogIndex, lastLogTerm, preVote } = message;
+      return preVote ? { type, term, candidateId, lastLogIndex, lastLogTerm, preVote } : { type, term, candidateId, lastLogIndex, lastLogTerm };
+    }
+    case 'RequestVoteReply': {
+      const { type, term, voteGranted, preVote } = message;
+      return preVote ? { type, term, voteGranted, preVote } : { type, term, voteGranted };
+    }
+    case 'AppendEntries': {
+      const { type, term, leaderId, prevLogIndex, prevLogTerm, entries, leaderCommit } = message;
+      return { type, term, leaderId, prevLogIndex, prevLogTerm, entries: entries.map((e) => ({ term: e.term, command: e.command })), leaderCommit };
+    }
+    case 'AppendEntriesReply': {
+      const { type, term, success, matchIndex, conflictIndex, conflictTerm } = message;
+      return {
+        type,
+        term,
+        success,
+        matchIndex,
+        ...(conflictIndex === undefined ? {} : { conflictIndex }),
+        ...(conflictTerm === undefined ? {} : { conflictTerm }),
+      };
+    }
+  }
+}
+
+function isIndex(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function hasExactly(obj: Record<string, unknown>, required: readonly string[], optional: readonly string[]): boolean {
+  for (const key of required) if (!Object.prototype.hasOwnProperty.call(obj, key)) return false;
+  for (const key of Object.keys(obj)) if (!required.includes(key) && !optional.includes(key)) return false;
+  return true;
+}
+
+function keysProblem(value: Record<string, unknown>): string {
+  return `${String(value['type'])} has missing or unexpected fields (${Object.keys(value).slice(0, 10).join(', ')})`;
+}

@@ -1,0 +1,398 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { HardState, LogEntry, NodeId } from '../raft/types';
+import { isPlainObject, jsonValueProblem, pythonJson } from './python-json';
+import { parseNodeId } from './udp-transport';
+
+/**
+ * raftos's three files, `<host>_<port>.log|.storage|.state_machine` (see shared/notes/raftos.md).
+ * Readers accept whatever raftos wrote (Python `json` or compact `ujson` spacing, with or without a final
+ * newline, blank lines at the end, an empty .storage/.state_machine, which raftos creates when it looks a
+ * key up before writing one) and refuse anything else with a RaftFileError naming file and line.
+ * Readers never modify a file.
+ */
+
+export class RaftFileError extends Error {
+  override readonly name = 'RaftFileError';
+  readonly file: string;
+  /** 1-based; null when the problem is not on one line (e.g. files that disagree). */
+  readonly line: number | null;
+  readonly problem: string;
+
+  constructor(file: string, line: number | null, problem: string, options?: { cause?: unknown }) {
+    super(`${file}${line === null ? '' : ` line ${line}`}: ${problem}`, options);
+    this.file = file;
+    this.line = line;
+    this.problem = problem;
+  }
+}
+
+export interface RaftosFileNames {
+  readonly log: string;
+  readonly storage: string;
+  readonly stateMachine: string;
+}
+
+/** raftos names the files after the node id with ':' replaced by '_': 127.0.0.1_8000.log. */
+export function fileNamesFor(dir: string, nodeId: NodeId): RaftosFileNames {
+  parseNodeId(nodeId, 'node id');
+  const base = path.join(dir, nodeId.replace(/:/g, '_'));
+  return { log: `${base}.log`, storage: `${base}.storage`, stateMachine: `${base}.state_machine` };
+}
+
+// ---- Parsing (text in, values out) ----
+
+/** What a .log file says, plus whether appending a line to it as it stands would be safe. */
+export interface ParsedLog {
+  readonly entries: LogEntry[];
+  /** Each entry's line as written (its spacing kept, '\r' dropped), without '\n'. */
+  readonly lines: string[];
+  /** The file is empty or ends with exactly one '\n' after the last entry and has no '\r'. */
+  readonly appendable: boolean;
+}
+
+export function parseLogText(text: string, file: string): ParsedLog {
+  const lines = text.split('\n');
+  let last = lines.length;
+  while (last > 0 && lines[last - 1]!.trim() === '') last--;
+  const entries: LogEntry[] = [];
+  for (let i = 0; i < last; i++) {
+    const lineNo = i + 1;
+    const line = lines[i]!;
+    if (line.trim() === '') throw new RaftFileError(file, lineNo, `empty line (line N must hold log entry N)`);
+    const entry = parseEntry(parseJson(line, file, lineNo), file, lineNo);
+    const prev = entries[entries.length - 1];
+    if (prev && entry.term < prev.term) {
+      throw new RaftFileError(file, lineNo, `term ${entry.term} is lower than term ${prev.term} on line ${lineNo - 1} (terms in a log never decrease)`);
+    }
+    entries.push(entry);
+  }
+  const appendable = !text.includes('\r') && (text === '' || (text.endsWith('\n') && last === lines.length - 1));
+  return { entries, lines: lines.slice(0, last).map((l) => l.replace(/\r$/, '')), appendable };
+}
+
+function parseEntry(value: unknown, file: string, line: number): LogEntry {
+  if (!isPlainObject(value)) throw new RaftFileError(file, line, `expected an object {"term": ..., "command": ...}, found ${kind(value)}`);
+  for (const key of Object.keys(value)) {
+    if (key !== 'term' && key !== 'command') throw new RaftFileError(file, line, `unexpected key ${JSON.stringify(key)} (a log entry has only "term" and "command")`);
+  }
+  if (!('term' in value)) throw new RaftFileError(file, line, `missing "term"`);
+  if (!('command' in value)) throw new RaftFileError(file, line, `missing "command"`);
+  const { term, command } = value;
+  if (!isTerm(term)) throw new RaftFileError(file, line, `"term" must be a non-negative integer, found ${show(term)}`);
+  if (command !== null && !isPlainObject(command)) throw new RaftFileError(file, line, `"command" must be an object or null, found ${kind(command)}`);
+  const problem = jsonValueProblem(command);
+  if (problem !== null) throw new RaftFileError(file, line, `"command" ${problem}`);
+  return { term, command };
+}
+
+export function parseStorageText(text: string, file: string): HardState {
+  if (text.trim() === '') return { currentTerm: 0, votedFor: null };
+  const value = parseJson(text, file, 1);
+  if (!isPlainObject(value)) throw new RaftFileError(file, 1, `expected an object {"term": ..., "voted_for": ...}, found ${kind(value)}`);
+  for (const key of Object.keys(value)) {
+    if (key !== 'term' && key !== 'voted_for') throw new RaftFileError(file, 1, `unexpected key ${JSON.stringify(key)} (expected only "term" and "voted_for")`);
+  }
+  // raftos writes one key at a time, so {"term": 0} alone is a file it really leaves behind.
+  if (!('term' in value)) throw new RaftFileError(file, 1, `missing "term"`);
+  const term = value['term'];
+  if (!isTerm(term)) throw new RaftFileError(file, 1, `"term" must be a non-negative integer, found ${show(term)}`);
+  const votedFor = value['voted_for'] ?? null;
+  if (votedFor !== null && !isNodeId(votedFor)) {
+    throw new RaftFileError(file, 1, `"voted_for" must be null or a node id "host:port", found ${show(votedFor)}`);
+  }
+  return { currentTerm: term, votedFor };
+}
+
+export function parseStateMachineText(text: string, file: string): Record<string, unknown> {
+  if (text.trim() === '') return {};
+  const value = parseJson(text, file, 1);
+  if (!isPlainObject(value)) throw new RaftFileError(file, 1, `expected a JSON object, found ${kind(value)}`);
+  const problem = jsonValueProblem(value);
+  if (problem !== null) throw new RaftFileError(file, 1, `value ${problem}`);
+  return value;
+}
+
+function parseJson(text: string, file: string, firstLine: number): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    // V8's message does not always say where; find the spot ourselves to name the line.
+    const at = jsonErrorOffset(text);
+    let line = firstLine;
+    let lineStart = 0;
+    for (let i = 0; i < at; i++) {
+      if (text.charCodeAt(i) === 0x0a) {
+        line++;
+        lineStart = i + 1;
+      }
+    }
+    const column = at >= 0 ? ` at column ${at - lineStart + 1}` : '';
+    throw new RaftFileError(file, line, `not valid JSON${column} (${message})`, { cause: err });
+  }
+}
+
+/** Offset of the first JSON syntax error in `s`, or -1. Iterative, so deep nesting is no problem. */
+export function jsonErrorOffset(s: string): number {
+  const stack: string[] = [];
+  let i = 0;
+  let state: 'value' | 'valueOrClose' | 'key' | 'keyOrClose' | 'after' = 'value';
+  const skipSpace = () => {
+    while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === '\n' || s[i] === '\r')) i++;
+  };
+  for (;;) {
+    skipSpace();
+    const c = s[i];
+    if (state === 'after') {
+      const top = stack[stack.length - 1];
+      if (top === undefined) return i < s.length ? i : -1;
+      if (c === ',') {
+        i++;
+        state = top === '{' ? 'key' : 'value';
+      } else if ((top === '{' && c === '}') || (top === '[' && c === ']')) {
+        i++;
+        stack.pop();
+      } else {
+        return i;
+      }
+      continue;
+    }
+    if (state === 'key' || state === 'keyOrClose') {
+      if (state === 'keyOrClose' && c === '}') {
+        i++;
+        stack.pop();
+        state = 'after';
+        continue;
+      }
+      if (c !== '"') return i;
+      const end = scanString(s, i);
+      if (end < 0) return -end - 1;
+      i = end;
+      skipSpace();
+      if (s[i] !== ':') return i;
+      i++;
+      state = 'value';
+      continue;
+    }
+    if (state === 'valueOrClose' && c === ']') {
+      i++;
+      stack.pop();
+      state = 'after';
+      continue;
+    }
+    if (c === '{' || c === '[') {
+      stack.push(c);
+      i++;
+      state = c === '{' ? 'keyOrClose' : 'valueOrClose';
+      continue;
+    }
+    if (c === '"') {
+      const end = scanString(s, i);
+      if (end < 0) return -end - 1;
+      i = end;
+    } else if (s.startsWith('true', i)) i += 4;
+    else if (s.startsWith('false', i)) i += 5;
+    else if (s.startsWith('null', i)) i += 4;
+    else {
+      NUMBER.lastIndex = i;
+      const m = NUMBER.exec(s);
+      if (!m) return i;
+      i += m[0].length;
+    }
+    state = 'after';
+  }
+}
+
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+
+/** End offset of the string starting at s[i] === '"', or -(offset of the error) - 1. */
+function scanString(s: string, i: number): number {
+  let j = i + 1;
+  while (j < s.length) {
+    const c = s.charCodeAt(j);
+    if (c === 0x22) return j + 1;
+    if (c < 0x20) return -j - 1;
+    if (c === 0x5c) {
+      const e = s[j + 1];
+      if (e === 'u') {
+        if (!/^[0-9A-Fa-f]{4}$/.test(s.slice(j + 2, j + 6))) return -j - 1;
+        j += 6;
+      } else if (e !== undefined && '"\\/bfnrt'.includes(e)) j += 2;
+      else return -j - 1;
+    } else j++;
+  }
+  return -j - 1;
+}
+
+function isTerm(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isNodeId(value: unknown): value is string {
+  try {
+    parseNodeId(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function kind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
+// ---- Reading files ----
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The file's text, or null if it does not exist. Invalid UTF-8 is an error naming its line. */
+export function readTextFile(file: string): string | null {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new RaftFileError(file, null, `cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+      if (i === bytes.length || bytes[i] === 0x0a) {
+        try {
+          utf8.decode(bytes.subarray(start, i));
+        } catch {
+          break;
+        }
+        line++;
+        start = i + 1;
+      }
+    }
+    throw new RaftFileError(file, line, 'not valid UTF-8 text');
+  }
+}
+
+export function readLogFile(file: string): ParsedLog {
+  const text = readTextFile(file);
+  return text === null ? { entries: [], lines: [], appendable: true } : parseLogText(text, file);
+}
+
+/** null when the file does not exist. */
+export function readStorageFile(file: string): HardState | null {
+  const text = readTextFile(file);
+  return text === null ? null : parseStorageText(text, file);
+}
+
+/** null when the file does not exist (raftos creates it only once something is applied). */
+export function readStateMachineFile(file: string): Record<string, unknown> | null {
+  const text = readTextFile(file);
+  return text === null ? null : parseStateMachineText(text, file);
+}
+
+export interface RaftosFiles {
+  readonly files: RaftosFileNames;
+  readonly log: readonly LogEntry[];
+  /** null: no .storage file. */
+  readonly hardState: HardState | null;
+  /** null: no .state_machine file. */
+  readonly stateMachine: Record<string, unknown> | null;
+}
+
+/** Read and check all three files of one node; missing files read as empty state. */
+export function readRaftosFiles(dir: string, nodeId: NodeId): RaftosFiles {
+  const files = fileNamesFor(dir, nodeId);
+  return {
+    files,
+    log: readLogFile(files.log).entries,
+    hardState: readStorageFile(files.storage),
+    stateMachine: readStateMachineFile(files.stateMachine),
+  };
+}
+
+// ---- Writing ----
+
+/** One .log line, without its '\n'. */
+export function formatLogEntry(entry: LogEntry): string {
+  return pythonJson({ term: entry.term, command: entry.command });
+}
+
+/** A whole .log file: one line per entry, each ending with '\n' (as raftos writes it). */
+export function formatLog(entries: readonly LogEntry[]): string {
+  return entries.map((e) => formatLogEntry(e) + '\n').join('');
+}
+
+/** A .storage file, without a final newline like raftos's: {"term": 3, "voted_for": "127.0.0.1:8001"}. */
+export function formatStorage(state: HardState): string {
+  return pythonJson({ term: state.currentTerm, voted_for: state.votedFor });
+}
+
+/** A .state_machine file, without a final newline: {"data_id": 2}. */
+export function formatStateMachine(dict: Readonly<Record<string, unknown>>): string {
+  return pythonJson(dict);
+}
+
+/**
+ * Replace `file` with `data` so that a crash leaves either the old or the new content: write a temp file,
+ * fsync it, rename it over the target, fsync the directory (so the rename itself is durable).
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array, options: { readonly fsync?: boolean } = {}): void {
+  const sync = options.fsync ?? true;
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o644);
+  try {
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    if (sync) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  if (sync) fsyncDirectory(path.dirname(file));
+}
+
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+}
+
+export function fsyncDirectory(dir: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, 'r');
+  } catch {
+    return; // platforms that cannot open a directory (Windows) cannot fsync one either
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR') throw err;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Write a node's files the way FileStorage would (for fixtures, graders and tools); each write is atomic. */
+export function writeRaftosFiles(
+  dir: string,
+  nodeId: NodeId,
+  state: { readonly log?: readonly LogEntry[]; readonly hardState?: HardState; readonly stateMachine?: Readonly<Record<string, unknown>> },
+  options: { readonly fsync?: boolean } = {},
+): RaftosFileNames {
+  const files = fileNamesFor(dir, nodeId);
+  fs.mkdirSync(dir, { recursive: true });
+  if (state.log) writeFileAtomic(files.log, formatLog(state.log), options);
+  if (state.hardState) writeFileAtomic(files.storage, formatStorage(state.hardState), options);
+  if (state.stateMachine) writeFileAtomic(files.stateMachine, formatStateMachine(state.stateMachine), options);
+  return files;
+}

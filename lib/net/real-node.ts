@@ -1,0 +1,550 @@
+import { performance } from 'node:perf_hooks';
+import type { Committed, ConsensusNode, ProposeOptions } from '../api/consensus-node';
+import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError } from '../errors';
+import { RaftNode, type Timings } from '../raft/node';
+import { KeyValueStateMachine } from '../raft/state-machine';
+import { MemoryStorage, persistReady, type Storage } from '../raft/storage';
+import type { AppendEntries, Command, LogEntry, Message, NodeId, Ready, Role } from '../raft/types';
+import { decodeDatagram, deriveKeys, dropReasons, encodeDatagram, type DropReason, type Security } from './codec';
+import { FileStorage } from './file-storage';
+import { jsonValueProblem } from './python-json';
+import type { RaftosFileNames } from './raftos-files';
+import { UdpTransport, parseNodeId } from './udp-transport';
+
+export interface RealNodeOptions {
+  /** 'host:port': the UDP address this node binds, and its name in the files ('127.0.0.1_8000.log'). */
+  readonly id: NodeId;
+  /** The other members (this node's own id may be included, as in raftos's cluster lists). */
+  readonly peers: readonly NodeId[];
+  /** Folder of the raftos-style files (created if missing). */
+  readonly dir?: string;
+  /** Use this storage instead of files in `dir` (no .state_machine is written then). With neither, memory only. */
+  readonly storage?: Storage;
+  /** Defaults: election timeout 150-300 ms, heartbeat 50 ms. */
+  readonly timings?: Partial<Timings>;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  /** Append an empty entry on winning an election (default false, so the files look like raftos's). */
+  readonly leaderNoop?: boolean;
+  readonly security?: Security;
+  /** fsync every write (default true). */
+  readonly fsync?: boolean;
+  /** Largest datagram sent or accepted (default 60000, at most 65507, UDP's limit over IPv4). */
+  readonly maxDatagramBytes?: number;
+  readonly maxEntriesPerAppend?: number;
+  /** Source of the election timeouts' randomness (default Math.random). */
+  readonly random?: () => number;
+}
+
+// The lab's shared errors (lib/errors.ts), so code catching them works on simulated and real nodes alike.
+export { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError };
+export type { Committed, ProposeOptions };
+
+export interface RealNodeStats {
+  readonly datagramsReceived: number;
+  readonly datagramsSent: number;
+  readonly dropped: Readonly<Record<DropReason, number>>;
+  /** Sends the OS refused (e.g. no route); Raft retries by itself. */
+  readonly sendErrors: number;
+  /** AppendEntries split in two because they did not fit in maxDatagramBytes. */
+  readonly splitAppends: number;
+  /** Messages not sent because even one entry does not fit in maxDatagramBytes. */
+  readonly unsendable: number;
+}
+
+export interface RealNodeEvents {
+  role: [role: Role, term: number];
+  leader: [leaderId: NodeId | null];
+  apply: [index: number, entry: LogEntry];
+  /** Storage (or the core) failed: the node stopped itself, since it could no longer keep Raft's promises. */
+  fatal: [error: Error];
+}
+
+type Listener<A extends unknown[]> = (...args: A) => void;
+
+/** A minimal typed event emitter. A throwing listener cannot break the node: its error is rethrown later. */
+export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> {
+  private readonly listeners = new Map<keyof E, Set<Listener<never[]>>>();
+
+  on<K extends keyof E>(event: K, listener: Listener<E[K]>): this {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as unknown as Listener<never[]>);
+    return this;
+  }
+
+  once<K extends keyof E>(event: K, listener: Listener<E[K]>): this {
+    const wrapper: Listener<E[K]> = (...args) => {
+      this.off(event, wrapper);
+      listener(...args);
+    };
+    return this.on(event, wrapper);
+  }
+
+  off<K extends keyof E>(event: K, listener: Listener<E[K]>): this {
+    this.listeners.get(event)?.delete(listener as unknown as Listener<never[]>);
+    return this;
+  }
+
+  protected emit<K extends keyof E>(event: K, ...args: E[K]): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as unknown as Listener<E[K]>)(...args);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}
+
+interface Pending {
+  readonly index: number;
+  readonly term: number;
+  readonly resolve: (p: Committed) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+type QueuedEvent = { [K in keyof RealNodeEvents]: [K, ...RealNodeEvents[K]] }[keyof RealNodeEvents];
+
+const DEFAULT_MAX_DATAGRAM = 60000;
+const UDP_MAX_PAYLOAD = 65507;
+
+/**
+ * A Raft server on a real network: RaftNode (pure) driven by the wall clock, UDP datagrams and files.
+ * For every Ready it persists first, then sends, then applies, then settles proposals - the order that
+ * makes a reply or a vote never get ahead of what is on disk.
+ */
+export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusNode {
+  readonly id: NodeId;
+  readonly peers: readonly NodeId[];
+  /** The raftos-style files, when the node stores to a folder. */
+  readonly files: RaftosFileNames | null;
+  readonly maxDatagramBytes: number;
+
+  private readonly node: RaftNode;
+  private readonly transport: UdpTransport;
+  private readonly storage: Storage;
+  private readonly ownsStorage: boolean;
+  private readonly machine = new KeyValueStateMachine();
+  private readonly security: Security | undefined;
+  private readonly peerSet: ReadonlySet<NodeId>;
+  private readonly pending = new Map<number, Pending[]>();
+  private readonly counters = {
+    datagramsReceived: 0,
+    datagramsSent: 0,
+    dropped: Object.fromEntries(dropReasons.map((r) => [r, 0])) as Record<DropReason, number>,
+    splitAppends: 0,
+    unsendable: 0,
+  };
+  private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  private armedFor = NaN;
+  private knownLeader: NodeId | null = null;
+  private stopping: Promise<void> | null = null;
+  private failed: Error | null = null;
+  private readonly stopWaiters = new Set<() => void>();
+
+  private constructor(
+    options: RealNodeOptions,
+    peers: readonly NodeId[],
+    storage: Storage,
+    ownsStorage: boolean,
+    node: RaftNode,
+    transport: UdpTransport,
+    maxDatagramBytes: number,
+  ) {
+    super();
+    this.id = options.id;
+    this.peers = peers;
+    this.peerSet = new Set(peers);
+    this.storage = storage;
+    this.ownsStorage = ownsStorage;
+    this.files = storage instanceof FileStorage ? storage.files : null;
+    this.node = node;
+    this.transport = transport;
+    this.security = options.security;
+    this.maxDatagramBytes = maxDatagramBytes;
+    transport.onDatagram((buf) => this.onDatagram(buf));
+  }
+
+  /**
+   * Load this node's files (a restarted node carries on from them), bind its UDP port and start the clock.
+   * Rejects with a RaftFileError naming file and line for a corrupt file, or an Error naming the address
+   * when the port cannot be bound; nothing is left open then.
+   */
+  static async start(options: RealNodeOptions): Promise<RealNode> {
+    parseNodeId(options.id, 'options.id');
+    if (!Array.isArray(options.peers)) throw new TypeError('options.peers must be an array of "host:port" ids');
+    options.peers.forEach((p, i) => parseNodeId(p, `options.peers[${i}]`));
+    const peers = [...new Set(options.peers)].filter((p) => p !== options.id);
+    const maxDatagramBytes = options.maxDatagramBytes ?? DEFAULT_MAX_DATAGRAM;
+    if (!Number.isInteger(maxDatagramBytes) || maxDatagramBytes < 512 || maxDatagramBytes > UDP_MAX_PAYLOAD) {
+      throw new RangeError(`options.maxDatagramBytes must be an integer in 512..${UDP_MAX_PAYLOAD}, got ${maxDatagramBytes}`);
+    }
+    if (options.security !== undefined) deriveKeys(options.security.secret);
+
+    let storage: Storage;
+    let ownsStorage = true;
+    if (options.storage) {
+      storage = options.storage;
+      ownsStorage = false;
+    } else if (options.dir !== undefined) {
+      if (typeof options.dir !== 'string' || options.dir === '') throw new TypeError('options.dir must be a folder path');
+      storage = new FileStorage(options.dir, options.id, { fsync: options.fsync ?? true });
+    } else {
+      storage = new MemoryStorage();
+    }
+    const transport = new UdpTransport(options.id);
+    try {
+      const persisted = storage.load();
+      // Not used to seed the state machine (entries are re-applied as the commit index is learnt, as in
+      // raftos), but a corrupt .state_machine should stop the start like any other corrupt file.
+      if (storage instanceof FileStorage) storage.loadStateMachine();
+      const node = new RaftNode(
+        {
+          id: options.id,
+          peers,
+          random: options.random ?? Math.random,
+          ...options.timings,
+          preVote: options.preVote ?? false,
+          checkQuorum: options.checkQuorum ?? false,
+          leaderNoop: options.leaderNoop ?? false,
+          ...(options.maxEntriesPerAppend === undefined ? {} : { maxEntriesPerAppend: options.maxEntriesPerAppend }),
+        },
+        persisted,
+        performance.now(),
+      );
+      const real = new RealNode(options, peers, storage, ownsStorage, node, transport, maxDatagramBytes);
+      await transport.start();
+      real.arm();
+      return real;
+    } catch (err) {
+      await transport.close();
+      if (ownsStorage && storage instanceof FileStorage) storage.close();
+      throw err;
+    }
+  }
+
+  // ---- What a client may read ----
+
+  /** This node when it leads; the leader it heard from when it follows; null when it knows none (or is stopped). */
+  get leader(): NodeId | null {
+    return this.stopping ? null : this.node.leaderId;
+  }
+  /** raftos's get_leader(). */
+  getLeader(): NodeId | null {
+    return this.leader;
+  }
+  /** 'down' once stopped. */
+  get role(): Role | 'down' {
+    return this.stopping ? 'down' : this.node.role;
+  }
+  get term(): number {
+    return this.node.currentTerm;
+  }
+  get commitIndex(): number {
+    return this.node.commitIndex;
+  }
+  get lastApplied(): number {
+    return this.node.lastApplied;
+  }
+  get log(): readonly LogEntry[] {
+    return this.node.log;
+  }
+  /** A copy of the replicated dictionary ({"data_id": 3}). */
+  get stateMachine(): Record<string, unknown> {
+    return this.machine.toJSON();
+  }
+  /** The value this node has applied for `key` (may lag behind the leader). */
+  readLocal(key: string): unknown {
+    return this.machine.get(key);
+  }
+  get stats(): RealNodeStats {
+    return {
+      datagramsReceived: this.counters.datagramsReceived,
+      datagramsSent: this.counters.datagramsSent,
+      dropped: { ...this.counters.dropped },
+      sendErrors: this.transport.sendErrors,
+      splitAppends: this.counters.splitAppends,
+      unsendable: this.counters.unsendable,
+    };
+  }
+  /** Writes and fsyncs done by the node's files (null when it does not store to a folder). */
+  get storageStats(): FileStorage['stats'] | null {
+    return this.storage instanceof FileStorage ? { ...this.storage.stats } : null;
+  }
+  get isRunning(): boolean {
+    return this.stopping === null;
+  }
+  /** Why the node stopped itself, if it did (see the 'fatal' event). */
+  get failure(): Error | null {
+    return this.failed;
+  }
+
+  // ---- Client requests ----
+
+  /**
+   * Replicate `command` (a dict such as {"data_id": 1}). Resolves once the entry is committed and applied
+   * on this node. Rejects at once with NotLeaderError on a follower (writes are not forwarded, as in
+   * raftos), with ProposalTimeoutError after `timeoutMs`, with EntryOverwrittenError if another
+   * entry was committed at its index, with NodeStoppedError if the node stops first.
+   */
+  propose(command: Command, options: ProposeOptions = {}): Promise<Committed> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    if (this.stopping) return Promise.reject(this.stoppedError());
+    if (!(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1)) {
+      return Promise.reject(new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`));
+    }
+    if (command !== null && (typeof command !== 'object' || Array.isArray(command))) {
+      return Promise.reject(new TypeError('command must be an object such as {"data_id": 1} (or null)'));
+    }
+    const problem = jsonValueProblem(command);
+    if (problem !== null) return Promise.reject(new TypeError(`command ${problem}`));
+    const size = this.worstCaseSize(command);
+    if (size > this.maxDatagramBytes) {
+      return Promise.reject(new RangeError(`command too large: it needs a ${size}-byte datagram, maxDatagramBytes is ${this.maxDatagramBytes}`));
+    }
+
+    // A copy: the log must not change if the caller later mutates its object.
+    const entryCommand = command === null ? null : (JSON.parse(JSON.stringify(command)) as Command);
+    const outcome = this.node.propose(entryCommand, performance.now());
+    if (!outcome.accepted) {
+      this.process(outcome.ready);
+      return Promise.reject(new NotLeaderError(this.id, outcome.leaderId));
+    }
+    const { index, term } = outcome;
+    const promise = new Promise<Committed>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.forget(index, entry);
+        reject(new ProposalTimeoutError(this.id, index, timeoutMs));
+      }, timeoutMs);
+      const entry: Pending = { index, term, resolve, reject, timer };
+      const list = this.pending.get(index);
+      if (list) list.push(entry);
+      else this.pending.set(index, [entry]);
+    });
+    // Only now: in a one-node cluster the entry commits and applies within this very Ready.
+    this.process(outcome.ready);
+    return promise;
+  }
+
+  /** raftos's wait_until_leader(): resolves once this node names `leader` as leader. */
+  waitUntilLeader(leader: NodeId, options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    if (this.stopping) return Promise.reject(this.stoppedError());
+    if (this.leader === leader) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const finish = (error?: Error) => {
+        clearTimeout(timer);
+        this.off('leader', onLeader);
+        this.stopWaiters.delete(onStop);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onLeader = (id: NodeId | null) => {
+        if (id === leader) finish();
+      };
+      const onStop = () => finish(this.stoppedError());
+      const timer = setTimeout(() => finish(new WaitTimeoutError(`${this.id} to see ${leader} as leader`, timeoutMs)), timeoutMs);
+      this.on('leader', onLeader);
+      this.stopWaiters.add(onStop);
+    });
+  }
+
+  /** Close the socket, timers and files. Pending proposals reject with NodeStoppedError. Idempotent. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
+    for (const list of this.pending.values()) {
+      for (const p of list) {
+        clearTimeout(p.timer);
+        p.reject(this.stoppedError());
+      }
+    }
+    this.pending.clear();
+    for (const wake of [...this.stopWaiters]) wake();
+    this.stopping = (async () => {
+      await this.transport.close();
+      if (this.ownsStorage && this.storage instanceof FileStorage) this.storage.close();
+    })();
+    return this.stopping;
+  }
+
+  // ---- Driving the core ----
+
+  private onDatagram(buf: Buffer): void {
+    if (this.stopping) return;
+    this.counters.datagramsReceived++;
+    const decoded = decodeDatagram(buf, { security: this.security, peers: this.peerSet, maxBytes: this.maxDatagramBytes });
+    if (!decoded.ok) {
+      this.counters.dropped[decoded.reason]++;
+      return;
+    }
+    const m = decoded.message;
+    // No correct follower claims to hold more than the leader's log, and the core would trust such a claim
+    // (its nextIndex would pass the end of the log, and it would send AppendEntries without a prevLogTerm).
+    if (m.type === 'AppendEntriesReply' && m.matchIndex > this.node.lastIndex) {
+      this.counters.dropped.malformed++;
+      return;
+    }
+    this.run(() => this.node.step(decoded.from, decoded.message, performance.now()));
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    this.armedFor = NaN;
+    if (this.stopping) return;
+    // Node runs timers before it reads sockets. After a pause (GC, a busy process, several nodes in one
+    // process) the leader's heartbeat may already be waiting in the socket buffer: read it first
+    // (setImmediate runs after the I/O phase), then act on whatever is still due.
+    this.immediate = setImmediate(() => {
+      this.immediate = null;
+      if (!this.stopping) this.run(() => this.node.tick(performance.now()));
+    });
+  }
+
+  private run(call: () => Ready): void {
+    let ready: Ready;
+    try {
+      ready = call();
+    } catch (err) {
+      // Validated input cannot make a correct core throw; if it does, stopping beats running on in an unknown state.
+      this.fail(err);
+      return;
+    }
+    this.process(ready);
+  }
+
+  /** The driver's half of the Ready contract: persist, send, apply, then tell clients. */
+  private process(ready: Ready): void {
+    if (this.stopping) return;
+    const events: QueuedEvent[] = [];
+    try {
+      persistReady(this.storage, ready);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    for (const out of ready.messages) this.send(out.to, out.message);
+
+    if (ready.apply.length > 0) {
+      for (const { index, entry } of ready.apply) {
+        this.machine.apply(entry.command);
+        events.push(['apply', index, entry]);
+      }
+      if (this.storage instanceof FileStorage) {
+        try {
+          this.storage.saveStateMachine(this.machine.toJSON());
+        } catch (err) {
+          this.fail(err);
+          return;
+        }
+      }
+      for (const { index, entry } of ready.apply) this.settle(index, entry);
+    }
+
+    for (const note of ready.notes) if (note.kind === 'role') events.push(['role', note.role, note.term]);
+    const leader = this.node.leaderId;
+    if (leader !== this.knownLeader) {
+      this.knownLeader = leader;
+      events.push(['leader', leader]);
+    }
+    this.arm();
+    for (const [name, ...args] of events) (this.emit as (e: string, ...a: unknown[]) => void)(name, ...args);
+  }
+
+  private settle(index: number, entry: LogEntry): void {
+    const list = this.pending.get(index);
+    if (!list) return;
+    this.pending.delete(index);
+    for (const p of list) {
+      clearTimeout(p.timer);
+      if (p.term === entry.term) p.resolve({ index, term: p.term });
+      else p.reject(new EntryOverwrittenError(this.id, index, p.term));
+    }
+  }
+
+  private forget(index: number, entry: Pending): void {
+    const list = this.pending.get(index);
+    if (!list) return;
+    const rest = list.filter((p) => p !== entry);
+    if (rest.length > 0) this.pending.set(index, rest);
+    else this.pending.delete(index);
+  }
+
+  /** One datagram per message; an AppendEntries too big for one is split into consecutive halves. */
+  private send(to: NodeId, message: Message): void {
+    const buf = encodeDatagram(this.id, message, this.security);
+    if (buf.length <= this.maxDatagramBytes) {
+      this.transport.send(to, buf);
+      this.counters.datagramsSent++;
+      return;
+    }
+    if (message.type === 'AppendEntries' && message.entries.length > 1) {
+      const half = Math.ceil(message.entries.length / 2);
+      this.counters.splitAppends++;
+      this.send(to, { ...message, entries: message.entries.slice(0, half) });
+      this.send(to, {
+        ...message,
+        prevLogIndex: message.prevLogIndex + half,
+        prevLogTerm: message.entries[half - 1]!.term,
+        entries: message.entries.slice(half),
+      });
+      return;
+    }
+    this.counters.unsendable++;
+  }
+
+  /** The datagram an AppendEntries carrying only this command could need, whatever the indexes by then. */
+  private worstCaseSize(command: Command): number {
+    const big = Number.MAX_SAFE_INTEGER;
+    const probe: AppendEntries = {
+      type: 'AppendEntries',
+      term: big,
+      leaderId: this.id,
+      prevLogIndex: big,
+      prevLogTerm: big,
+      entries: [{ term: big, command }],
+      leaderCommit: big,
+    };
+    return encodeDatagram(this.id, probe, this.security).length;
+  }
+
+  /** One timer, always set for the core's next deadline. */
+  private arm(): void {
+    if (this.stopping) return;
+    const deadline = this.node.nextDeadline();
+    if (deadline === this.armedFor && this.timer !== null) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.armedFor = deadline;
+    if (!Number.isFinite(deadline)) return;
+    const delay = Math.max(0, Math.ceil(deadline - performance.now()));
+    this.timer = setTimeout(() => this.onTimer(), delay);
+  }
+
+  private stoppedError(): NodeStoppedError {
+    const error = new NodeStoppedError(this.id);
+    if (this.failed) {
+      error.message += ` (${this.failed.message})`;
+      (error as { cause?: unknown }).cause = this.failed;
+    }
+    return error;
+  }
+
+  private fail(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.stopping) return;
+    this.failed = error;
+    void this.stop();
+    this.emit('fatal', error);
+  }
+}

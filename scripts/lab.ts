@@ -1,0 +1,44 @@
+/**
+ * The whole three-terminal lab in one command: starts the three node programs, presses Ctrl+C (SIGINT)
+ * on leaders as the manual says, and leaves the complete artifact folder.
+ *   npm run lab -- task2|task3 [--fast] [--out DIR]
+ */
+import { Command, InvalidArgumentError, Argument } from 'commander';
+import { runLabProcesses } from '../lib/lab/process-lab';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+const program = new Command()
+  .name('lab')
+  .description("Run the manual's Task 2 or Task 3 with three real node processes and collect the artifacts.")
+  .addArgument(new Argument('<task>', 'which task').choices(['task2', 'task3']))
+  .option('--fast', 'short polls and reactions: a run takes seconds, with the same files', false)
+  .option('--out <dir>', 'artifact folder (task2 and task3 can share one, as in the manual)', 'artifacts/lab')
+  .option('--base-port <port>', 'UDP port of node 1 (nodes use base-port .. base-port+2)', positiveInt, 8000)
+  .option('--timeout <seconds>', 'give up after this long', positiveInt)
+  .option('--quiet', 'do not echo the nodes\' output', false)
+  .parse();
+
+const [taskName] = program.processedArgs as [string];
+const opts = program.opts<{ fast: boolean; out: string; basePort: number; timeout?: number; quiet: boolean }>();
+
+runLabProcesses({
+  task: taskName === 'task2' ? 2 : 3,
+  fast: opts.fast,
+  out: opts.out,
+  basePort: opts.basePort,
+  ...(opts.timeout ? { timeoutMs: opts.timeout * 1000 } : {}),
+  echo: opts.quiet ? () => undefined : (line) => console.log(line),
+})
+  .then((result) => {
+    console.log(`\n${result.summary}`);
+    process.exit(result.ok ? 0 : 1);
+  })
+  .catch((error: unknown) => {
+    console.error(`lab: ${(error as Error).message}`);
+    process.exit(1);
+  });

@@ -1,0 +1,486 @@
+import { strict as assert } from 'node:assert';
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { NodeId, Role } from '../lib/raft/types';
+import { encodeDatagram, sealDatagram, type Security } from '../lib/net/codec';
+import { RaftFileError, fileNamesFor, writeRaftosFiles } from '../lib/net/raftos-files';
+import {
+  NodeStoppedError,
+  EntryOverwrittenError,
+  NotLeaderError,
+  ProposalTimeoutError,
+  WaitTimeoutError,
+  RealNode,
+  type RealNodeOptions,
+} from '../lib/net/real-node';
+import { UdpTransport, parseNodeId } from '../lib/net/udp-transport';
+import type { ConsensusNode } from '../lib/api/consensus-node';
+import { Replicated } from '../lib/api/replicated';
+import * as sharedErrors from '../lib/errors';
+import { MemoryStorage } from '../lib/raft/storage';
+import type { LogEntry } from '../lib/raft/types';
+
+const TIMINGS = { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30 };
+/** Upper bound for things that normally take a few hundred ms; polled, so passing runs never wait for it. */
+const DEADLINE_MS = 10_000;
+
+async function freePorts(n: number): Promise<number[]> {
+  const sockets = await Promise.all(
+    Array.from({ length: n }, () => new Promise<dgram.Socket>((resolve, reject) => {
+      const s = dgram.createSocket('udp4');
+      s.once('error', reject);
+      s.bind(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = sockets.map((s) => s.address().port);
+  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
+/** Poll `probe` until it returns something truthy; fail naming `what` after `timeoutMs`. */
+async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = DEADLINE_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('net: RealNode over UDP', function () {
+  this.timeout(30_000);
+
+  let running: RealNode[] = [];
+  let dirs: string[] = [];
+  let sockets: dgram.Socket[] = [];
+
+  afterEach(async () => {
+    await Promise.all(running.map((n) => n.stop()));
+    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    running = [];
+    dirs = [];
+    sockets = [];
+  });
+
+  function tempDir(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-net-node-'));
+    dirs.push(dir);
+    return dir;
+  }
+
+  async function start(options: RealNodeOptions): Promise<RealNode> {
+    const node = await RealNode.start(options);
+    running.push(node);
+    return node;
+  }
+
+  interface Cluster {
+    ids: NodeId[];
+    dir: string;
+    nodes: RealNode[];
+    options: Omit<RealNodeOptions, 'id'>;
+  }
+
+  /** Three nodes sharing one folder, like the lab's `log_path: './'`. */
+  async function startCluster(extra: Partial<RealNodeOptions> = {}): Promise<Cluster> {
+    const dir = tempDir();
+    for (let attempt = 1; ; attempt++) {
+      const ids = (await freePorts(3)).map((p) => `127.0.0.1:${p}`);
+      const options = { peers: ids, dir, timings: TIMINGS, ...extra };
+      try {
+        const nodes: RealNode[] = [];
+        for (const id of ids) nodes.push(await start({ ...options, id }));
+        return { ids, dir, nodes, options };
+      } catch (err) {
+        // Another process took a port between freePorts() and bind: try fresh ports.
+        if (attempt >= 3 || !/address already in use/.test(String(err))) throw err;
+        await Promise.all(running.map((n) => n.stop()));
+        running = [];
+      }
+    }
+  }
+
+  async function restart(cluster: Cluster, id: NodeId): Promise<RealNode> {
+    const node = await start({ ...cluster.options, id });
+    cluster.nodes[cluster.ids.indexOf(id)] = node;
+    return node;
+  }
+
+  /** The one leader every running node of `nodes` agrees on. */
+  function agreedLeader(nodes: readonly RealNode[]): Promise<RealNode> {
+    return waitFor('a leader all running nodes agree on', () => {
+      const up = nodes.filter((n) => n.isRunning);
+      const leaders = up.filter((n) => n.role === 'leader');
+      if (leaders.length !== 1) return null;
+      const leader = leaders[0]!;
+      return up.every((n) => n.leader === leader.id && n.term === leader.term) ? leader : null;
+    });
+  }
+
+  async function rawSocket(): Promise<dgram.Socket> {
+    const s = dgram.createSocket('udp4');
+    sockets.push(s);
+    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
+    return s;
+  }
+
+  function sendRaw(socket: dgram.Socket, to: NodeId, buf: Buffer): void {
+    const { host, port } = parseNodeId(to);
+    socket.send(buf, port, host);
+  }
+
+  it('elects one leader that every node knows, and reports it through events', async () => {
+    const { nodes } = await startCluster();
+    const seen = new Map<NodeId, { roles: Role[]; leaders: Array<NodeId | null> }>();
+    for (const n of nodes) {
+      const log = { roles: [] as Role[], leaders: [] as Array<NodeId | null> };
+      seen.set(n.id, log);
+      n.on('role', (role) => log.roles.push(role)).on('leader', (id) => log.leaders.push(id));
+    }
+    const leader = await agreedLeader(nodes);
+    assert.ok(leader.term >= 1);
+    assert.equal(leader.leader, leader.id, 'a leader names itself');
+    assert.ok(seen.get(leader.id)!.roles.includes('leader'));
+    for (const n of nodes) assert.equal(seen.get(n.id)!.leaders.at(-1), leader.id);
+  });
+
+  it('replicates a proposal to every node and writes raftos-style files', async () => {
+    const { nodes, dir } = await startCluster();
+    const leader = await agreedLeader(nodes);
+    const applied: Array<[number, unknown]> = [];
+    leader.on('apply', (index, entry) => applied.push([index, entry.command]));
+    const result = await leader.propose({ data_id: 1 });
+    assert.deepEqual(result, { index: 1, term: leader.term });
+    assert.deepEqual(leader.stateMachine, { data_id: 1 }, 'resolved only once applied here');
+    assert.deepEqual(applied, [[1, { data_id: 1 }]]);
+    await waitFor('every node to apply data_id 1', () => nodes.every((n) => n.stateMachine['data_id'] === 1));
+    for (const n of nodes) {
+      const files = fileNamesFor(dir, n.id);
+      assert.equal(path.basename(files.log), n.id.replace(':', '_') + '.log');
+      assert.equal(fs.readFileSync(files.log, 'utf8'), `{"term": ${leader.term}, "command": {"data_id": 1}}\n`);
+      assert.equal(fs.readFileSync(files.stateMachine, 'utf8'), '{"data_id": 1}');
+      assert.match(fs.readFileSync(files.storage, 'utf8'), /^\{"term": \d+, "voted_for": (null|"127\.0\.0\.1:\d+")\}$/);
+    }
+    const writes = leader.storageStats!;
+    assert.ok(writes.logAppends >= 1 && writes.stateMachine >= 1 && writes.fsyncs >= 3, JSON.stringify(writes));
+  });
+
+  it('resolves every one of many concurrent proposals', async () => {
+    const { nodes } = await startCluster({ leaderNoop: true });
+    const leader = await agreedLeader(nodes);
+    const results = await Promise.all(Array.from({ length: 25 }, (_, i) => leader.propose({ [`k${i}`]: i })));
+    const first = results[0]!.index;
+    assert.deepEqual(results.map((r) => r.index), Array.from({ length: 25 }, (_, i) => first + i));
+    assert.equal(leader.stateMachine['k24'], 24);
+    await waitFor('all nodes to apply the 25 entries', () => nodes.every((n) => Object.keys(n.stateMachine).length === 25));
+  });
+
+  it('a follower refuses a proposal with NotLeaderError naming the leader', async () => {
+    const { nodes } = await startCluster();
+    const leader = await agreedLeader(nodes);
+    const follower = nodes.find((n) => n !== leader)!;
+    await assert.rejects(follower.propose({ data_id: 2 }), (err: unknown) => {
+      assert.ok(err instanceof NotLeaderError);
+      assert.equal(err.leaderId, leader.id);
+      assert.match(err.message, new RegExp(`the leader is ${leader.id.replace(/\./g, '\\.')}`));
+      return true;
+    });
+  });
+
+  it('elects a new leader when the leader stops, and the survivors agree on the log', async () => {
+    const { nodes } = await startCluster({ leaderNoop: true });
+    const first = await agreedLeader(nodes);
+    await first.propose({ data_id: 1 });
+    await first.stop();
+    const second = await agreedLeader(nodes);
+    assert.notEqual(second.id, first.id);
+    assert.ok(second.term > first.term);
+    await second.propose({ data_id: 2 });
+    const survivors = nodes.filter((n) => n.isRunning);
+    await waitFor('survivors to apply data_id 2', () => survivors.every((n) => n.stateMachine['data_id'] === 2));
+    assert.deepEqual(survivors[0]!.log, survivors[1]!.log);
+    assert.deepEqual(survivors[0]!.log.map((e) => e.command).filter((c) => c !== null), [{ data_id: 1 }, { data_id: 2 }]);
+  });
+
+  it('serves the raftos-style API (ConsensusNode): getLeader, waitUntilLeader, readLocal, Replicated', async () => {
+    const { nodes } = await startCluster();
+    const leader = await agreedLeader(nodes);
+    const follower: ConsensusNode = nodes.find((n) => n !== leader)!;
+    assert.equal(NotLeaderError, sharedErrors.NotLeaderError, 'the lab-wide error classes');
+    assert.equal(follower.getLeader(), leader.id);
+    await follower.waitUntilLeader(leader.id, { timeoutMs: 1000 });
+    await assert.rejects(follower.waitUntilLeader('127.0.0.1:1', { timeoutMs: 100 }), WaitTimeoutError);
+    const dataId = new Replicated<number>('data_id', { node: leader });
+    await dataId.set(7);
+    assert.equal(await dataId.get(), 7);
+    await waitFor('the follower to apply data_id 7', () => follower.readLocal('data_id') === 7);
+    await assert.rejects(new Replicated<number>('data_id', { node: follower }).set(8), NotLeaderError);
+    const waiting = follower.waitUntilLeader('127.0.0.1:1', { timeoutMs: 5000 });
+    await follower.stop();
+    await assert.rejects(waiting, NodeStoppedError);
+    assert.equal(follower.role, 'down');
+    assert.equal(follower.getLeader(), null);
+  });
+
+  it('a lone survivor keeps trying but never becomes leader', async () => {
+    const { nodes } = await startCluster();
+    const leader = await agreedLeader(nodes);
+    const survivor = nodes.find((n) => n !== leader)!;
+    const roles: Role[] = [];
+    survivor.on('role', (role) => roles.push(role));
+    await Promise.all(nodes.filter((n) => n !== survivor).map((n) => n.stop()));
+    const term = survivor.term;
+    await waitFor('the survivor to stand in several elections', () => survivor.term >= term + 3);
+    assert.equal(survivor.leader, null);
+    assert.notEqual(survivor.role, 'leader');
+    assert.ok(!roles.includes('leader'), `roles seen: ${roles.join(', ')}`);
+    await assert.rejects(survivor.propose({ data_id: 9 }), NotLeaderError);
+  });
+
+  it('a proposal times out when no majority answers', async () => {
+    const { nodes } = await startCluster();
+    const leader = await agreedLeader(nodes);
+    await Promise.all(nodes.filter((n) => n !== leader).map((n) => n.stop()));
+    const started = Date.now();
+    await assert.rejects(leader.propose({ data_id: 3 }, { timeoutMs: 300 }), (err: unknown) => {
+      assert.ok(err instanceof ProposalTimeoutError);
+      assert.equal(err.index, 1);
+      assert.match(err.message, /not committed within 300 ms/);
+      return true;
+    });
+    assert.ok(Date.now() - started >= 290);
+    assert.equal(leader.commitIndex, 0);
+  });
+
+  it('rejects a proposal whose entry another leader overwrote, saying so', async () => {
+    const cluster = await startCluster();
+    const old = await agreedLeader(cluster.nodes);
+    const others = cluster.ids.filter((id) => id !== old.id);
+    await Promise.all(cluster.nodes.filter((n) => n !== old).map((n) => n.stop()));
+    const doomed = old.propose({ mine: 1 }, { timeoutMs: 20_000 });
+    // While it was away, the rest of the cluster moved on: a later term holds another entry at index 1.
+    const term = old.term + 1;
+    for (const id of others) {
+      writeRaftosFiles(cluster.dir, id, { log: [{ term, command: { theirs: 1 } }], hardState: { currentTerm: term, votedFor: null } });
+      await restart(cluster, id);
+    }
+    const next = await agreedLeader(cluster.nodes);
+    assert.notEqual(next.id, old.id, 'the old leader cannot win with an older log');
+    await next.propose({ theirs: 2 });
+    await assert.rejects(doomed, (err: unknown) => {
+      assert.ok(err instanceof EntryOverwrittenError);
+      assert.equal(err.index, 1);
+      assert.match(err.message, /entry 1 of term \d+ was overwritten/);
+      return true;
+    });
+    await waitFor('the old leader to apply the new entries', () => old.stateMachine['theirs'] === 2);
+    assert.equal(old.stateMachine['mine'], undefined);
+  });
+
+  it('stop() rejects pending proposals and leaves no socket or timer behind', async () => {
+    const count = (type: string) => process.getActiveResourcesInfo().filter((r) => r === type).length;
+    await new Promise((resolve) => setImmediate(resolve)); // mocha arms its own timeout timer after the test starts
+    const before = { udp: count('UDPWrap'), timers: count('Timeout') };
+    const { nodes } = await startCluster();
+    const leader = await agreedLeader(nodes);
+    await Promise.all(nodes.filter((n) => n !== leader).map((n) => n.stop()));
+    const pending = leader.propose({ data_id: 4 }, { timeoutMs: 60_000 });
+    await leader.stop();
+    await assert.rejects(pending, NodeStoppedError);
+    await assert.rejects(leader.propose({ data_id: 5 }), NodeStoppedError);
+    await leader.stop();
+    await waitFor('sockets and timers to be released', () => count('UDPWrap') <= before.udp && count('Timeout') <= before.timers, 2000);
+  });
+
+  it('a restarted cluster carries on from its files', async () => {
+    const cluster = await startCluster();
+    const leader = await agreedLeader(cluster.nodes);
+    await leader.propose({ data_id: 1 });
+    await leader.propose({ name: 'x' });
+    await waitFor('all to apply both entries', () => cluster.nodes.every((n) => n.commitIndex === 2 && n.stateMachine['name'] === 'x'));
+    const before = new Map(cluster.nodes.map((n) => [n.id, { log: [...n.log], term: n.term }]));
+    await Promise.all(cluster.nodes.map((n) => n.stop()));
+
+    for (const id of cluster.ids) await restart(cluster, id);
+    for (const n of cluster.nodes) {
+      assert.deepEqual(n.log, before.get(n.id)!.log, `${n.id} log`);
+      assert.ok(n.term >= before.get(n.id)!.term, `${n.id} term`);
+    }
+    const next = await agreedLeader(cluster.nodes);
+    await next.propose({ data_id: 3 });
+    // The old entries commit with the new one and are applied again everywhere.
+    await waitFor('all to apply three entries', () =>
+      cluster.nodes.every((n) => n.commitIndex === 3 && n.stateMachine['data_id'] === 3 && n.stateMachine['name'] === 'x'),
+    );
+    const file = fs.readFileSync(fileNamesFor(cluster.dir, cluster.ids[0]!).log, 'utf8').split('\n');
+    assert.equal(file.length, 4);
+    assert.equal(file[3], '');
+  });
+
+  it('a follower restarted from its files catches up, through AppendEntries split to fit the datagram size', async () => {
+    const cluster = await startCluster({ maxDatagramBytes: 1024, leaderNoop: true });
+    const leader = await agreedLeader(cluster.nodes);
+    const lagging = cluster.nodes.find((n) => n !== leader)!;
+    await leader.propose({ first: 1 });
+    await waitFor('the follower to apply the first entry', () => lagging.stateMachine['first'] === 1);
+    await lagging.stop();
+    const filler = 'x'.repeat(300);
+    await Promise.all(Array.from({ length: 12 }, (_, i) => leader.propose({ [`k${i}`]: filler })));
+    await assert.rejects(leader.propose({ big: 'y'.repeat(2000) }), /command too large: .*maxDatagramBytes is 1024/);
+
+    const back = await restart(cluster, lagging.id);
+    assert.ok(back.log.length < leader.log.length, 'restarted behind the leader');
+    await waitFor('the restarted follower to catch up', () => back.stateMachine['k11'] === filler);
+    assert.ok(leader.stats.splitAppends > 0, 'the catch-up batch needed splitting');
+    assert.equal(leader.stats.unsendable, 0);
+    assert.deepEqual(back.log, leader.log);
+  });
+
+  it('start() fails naming the address when the port is in use, and leaves nothing open', async () => {
+    const [port] = await freePorts(1);
+    const id = `127.0.0.1:${port}`;
+    const blocker = dgram.createSocket('udp4');
+    sockets.push(blocker);
+    await new Promise<void>((resolve) => blocker.bind(port, '127.0.0.1', () => resolve()));
+    const dir = tempDir();
+    await assert.rejects(start({ id, peers: [], dir, timings: TIMINGS }), (err: unknown) => {
+      assert.ok(err instanceof Error);
+      assert.match(err.message, new RegExp(`UDP ${id.replace(/\./g, '\\.')}: address already in use`));
+      return true;
+    });
+    await assert.rejects(new UdpTransport(id).start(), /address already in use/);
+    sockets.pop();
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    const node = await start({ id, peers: [], dir, timings: TIMINGS });
+    await waitFor('a one-node cluster to elect itself', () => node.role === 'leader');
+  });
+
+  it('start() refuses bad options and corrupt files, naming the field or the file and line', async () => {
+    const dir = tempDir();
+    const [port] = await freePorts(1);
+    const id = `127.0.0.1:${port}`;
+    await assert.rejects(start({ id: 'localhost', peers: [], dir }), /options\.id: expected "host:port"/);
+    await assert.rejects(start({ id, peers: ['127.0.0.1:1', 'nope'], dir }), /options\.peers\[1\]: expected "host:port"/);
+    await assert.rejects(start({ id, peers: [], dir, maxDatagramBytes: 70000 }), /options\.maxDatagramBytes/);
+    await assert.rejects(start({ id, peers: [], dir, security: { secret: '' } }), /security\.secret/);
+    const log = fileNamesFor(dir, id).log;
+    const text = '{"term": 1, "command": {"data_id": 1}}\n{"term": 1, "command": {"data_id": 2}\n';
+    fs.writeFileSync(log, text);
+    await assert.rejects(start({ id, peers: [], dir }), (err: unknown) => {
+      assert.ok(err instanceof RaftFileError);
+      assert.ok(err.message.startsWith(`${log} line 2: not valid JSON`), err.message);
+      return true;
+    });
+    assert.equal(fs.readFileSync(log, 'utf8'), text);
+    fs.writeFileSync(log, '{"term": 1, "command": {"data_id": 1}}\n');
+    const node = await start({ id, peers: [], dir, timings: TIMINGS });
+    assert.deepEqual(node.log, [{ term: 1, command: { data_id: 1 } }], 'the port was released by the failed start');
+  });
+
+  it('stops itself, and says why, when its storage fails', async () => {
+    class FullDisk extends MemoryStorage {
+      override writeLog(from: number, entries: readonly LogEntry[]): void {
+        if (entries.length > 0) throw new Error('ENOSPC: no space left on device');
+        super.writeLog(from, entries);
+      }
+    }
+    const [port] = await freePorts(1);
+    const node = await start({ id: `127.0.0.1:${port}`, peers: [], storage: new FullDisk(), timings: TIMINGS });
+    const fatal: Error[] = [];
+    node.on('fatal', (err) => fatal.push(err));
+    await waitFor('a one-node cluster to elect itself', () => node.role === 'leader');
+    await assert.rejects(node.propose({ data_id: 1 }), (err: unknown) => {
+      assert.ok(err instanceof NodeStoppedError);
+      assert.match(err.message, /ENOSPC/);
+      return true;
+    });
+    assert.equal(node.isRunning, false);
+    assert.match(node.failure!.message, /ENOSPC/);
+    assert.equal(fatal.length, 1);
+  });
+
+  it('drops and counts bad datagrams and keeps working (with encryption)', async () => {
+    const security: Security = { secret: 'lab secret', encrypt: true };
+    const { nodes } = await startCluster({ security, maxDatagramBytes: 4096, leaderNoop: true });
+    const leader = await agreedLeader(nodes);
+    const target = nodes.find((n) => n !== leader)!;
+    const termBefore = target.term;
+    const socket = await rawSocket();
+    let seed = 1;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (let i = 0; i < 40; i++) sendRaw(socket, target.id, Buffer.from(Array.from({ length: 1 + Math.floor(random() * 200) }, () => Math.floor(random() * 256))));
+    const forgedVote = { type: 'RequestVote', term: 1000, candidateId: leader.id, lastLogIndex: 99, lastLogTerm: 99 } as const;
+    sendRaw(socket, target.id, encodeDatagram(leader.id, forgedVote));
+    sendRaw(socket, target.id, encodeDatagram(leader.id, forgedVote, { secret: 'guess', encrypt: true }));
+    sendRaw(socket, target.id, encodeDatagram('127.0.0.1:1', { type: 'RequestVoteReply', term: 1000, voteGranted: true }, security));
+    sendRaw(socket, target.id, sealDatagram(Buffer.from(JSON.stringify({ from: leader.id, message: { type: 'RequestVote', term: -5 } })), security));
+    sendRaw(socket, target.id, Buffer.alloc(5000, 7));
+    await waitFor(`all bad datagrams to be counted`, () => {
+      const d = target.stats.dropped;
+      return d.unauthenticated >= 42 && d['unknown-sender'] >= 1 && d.malformed >= 1 && d.oversized >= 1;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(target.stats)}`);
+    });
+    assert.deepEqual(target.stats.dropped, { unauthenticated: 42, 'unknown-sender': 1, malformed: 1, oversized: 1 });
+    assert.ok(target.term < 1000 && target.term >= termBefore);
+    assert.equal(target.isRunning, true);
+    const current = await agreedLeader(nodes);
+    await current.propose({ data_id: 42 });
+    await waitFor('every node to apply data_id 42', () => nodes.every((n) => n.stateMachine['data_id'] === 42));
+    assert.ok(target.stats.datagramsReceived > 45);
+  });
+
+  it('without a secret, garbage is malformed and strangers are unknown senders', async () => {
+    const { nodes } = await startCluster();
+    const leader = await agreedLeader(nodes);
+    const socket = await rawSocket();
+    sendRaw(socket, leader.id, Buffer.from('hello'));
+    sendRaw(socket, leader.id, Buffer.from('{"from": "127.0.0.1:8000"'));
+    sendRaw(socket, leader.id, encodeDatagram(nodes[0]!.id, { type: 'AppendEntriesReply', term: 1, success: true, matchIndex: 1 }, { secret: 's' }));
+    sendRaw(socket, leader.id, encodeDatagram('10.1.1.1:9', { type: 'RequestVoteReply', term: 1, voteGranted: true }));
+    // Well-formed, but claims more log than the leader has: no follower can say that.
+    const follower = nodes.find((n) => n !== leader)!;
+    sendRaw(socket, leader.id, encodeDatagram(follower.id, { type: 'AppendEntriesReply', term: leader.term, success: true, matchIndex: 1000 }));
+    await waitFor('the drops to be counted', () => leader.stats.dropped.malformed === 4 && leader.stats.dropped['unknown-sender'] === 1);
+    await leader.propose({ still: 'working' });
+  });
+});
+
+describe('net: UdpTransport', () => {
+  const open: UdpTransport[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((t) => t.close()));
+  });
+
+  it('parses node ids strictly, naming the field', () => {
+    assert.deepEqual(parseNodeId('127.0.0.1:8000'), { host: '127.0.0.1', port: 8000 });
+    assert.deepEqual(parseNodeId('[::1]:8001'), { host: '::1', port: 8001 });
+    assert.deepEqual(parseNodeId('node-1.lab:65535'), { host: 'node-1.lab', port: 65535 });
+    for (const bad of ['127.0.0.1', ':8000', '127.0.0.1:0', '127.0.0.1:08000', '127.0.0.1:65536', 'a b:1', '[zz]:1', '127.0.0.1:80/x', 5, null]) {
+      assert.throws(() => parseNodeId(bad, 'options.peers[2]'), /^TypeError: options\.peers\[2\]: /, String(bad));
+    }
+  });
+
+  it('carries one datagram per send between two transports', async () => {
+    const [pa, pb] = await freePorts(2);
+    const a = new UdpTransport(`127.0.0.1:${pa}`);
+    const b = new UdpTransport(`127.0.0.1:${pb}`);
+    open.push(a, b);
+    await Promise.all([a.start(), b.start()]);
+    const got: string[] = [];
+    b.onDatagram((buf, rinfo) => got.push(`${buf.toString()} from ${rinfo.port}`));
+    a.send(b.id, Buffer.from('one'));
+    a.send(b.id, Buffer.from('two'));
+    await waitFor('two datagrams', () => got.length === 2);
+    assert.deepEqual(got.sort(), [`one from ${pa}`, `two from ${pa}`]);
+    await assert.rejects(a.start(), /already started/);
+    await a.close();
+    await a.close();
+    a.send(b.id, Buffer.from('after close')); // ignored, does not throw
+    assert.equal(a.isOpen, false);
+  });
+});
