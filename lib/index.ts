@@ -23,3 +23,13 @@ export type { ConsensusNode, Committed, ProposeOptions } from './api/consensus-n
 export { SimNode } from './api/sim-node';
 export { Replicated, ReplicatedDict, ReplicatedList, type ReplicatedOptions } from './api/replicated';
 export { getLeader, waitUntilLeader, useNode, defaultNode } from './api/registry';
+export { configure, register, stop, resetConfiguration, type RaftosConfig } from './api/raftos';
+export { runVirtual, type SimNodeOptions } from './api/sim-node';
+
+export { RealNode, type RealNodeOptions, type RealNodeStats } from './net/real-node';
+export { FileStorage } from './net/file-storage';
+export { RaftFileError, readRaftosFiles, writeRaftosFiles, fileNamesFor } from './net/raftos-files';
+export { encodeDatagram, decodeDatagram, type Security, type DropReason } from './net/codec';
+
+export { task2, task3, taskFileName, manualPollMs, type TaskIO, type TaskOptions } from './lab/tasks';
+export { runLabInSim, type SimLabOptions, type SimLabRun } from './lab/sim-lab';

@@ -74,8 +74,10 @@ async function main(): Promise<void> {
     stopping = true;
     controller.abort();
     for (const t of timers) clearTimeout(t);
+    const { dropped, datagramsReceived } = node.stats;
     await node.stop();
-    say(why);
+    const drops = Object.entries(dropped).map(([reason, n]) => `${reason} ${n}`).join(', ');
+    say(`${why}; ${datagramsReceived} datagrams received, dropped: ${drops}`);
     process.exit(code);
   };
   process.on('SIGINT', () => void shutdown(130, 'stopped (Ctrl+C)'));

@@ -74,6 +74,8 @@ export class FileStorage implements Storage {
     this.lines = [...log.lines];
     this.appendable = log.appendable;
     this.loaded = true;
+    // Every node of the manual's artifact folder has a .log, even one that never received an entry.
+    if (!fs.existsSync(this.files.log)) fs.closeSync(fs.openSync(this.files.log, 'a'));
     return {
       currentTerm: Math.max(hard?.currentTerm ?? 0, lastTerm),
       votedFor: hard?.votedFor ?? null,

@@ -1,0 +1,65 @@
+import type { Security } from '../net/codec';
+import { RealNode } from '../net/real-node';
+import type { Timings } from '../raft/node';
+import type { NodeId } from '../raft/types';
+import type { ConsensusNode } from './consensus-node';
+import { clearDefaultNode, defaultNode, hasDefaultNode, useNode } from './registry';
+
+/** raftos.configure's settings, in TypeScript idiom. */
+export interface RaftosConfig {
+  /** Folder of the .log/.storage/.state_machine files (raftos: 'log_path'). Default: the current folder. */
+  readonly logPath: string;
+  /** Election timeout range and heartbeat interval (raftos: 1.5-4.5 s and 0.3 s; ours: 150-300 ms and 50 ms). */
+  readonly timings: Partial<Timings>;
+  /** raftos's secret_key: authenticate every datagram; `encrypt` also hides it. */
+  readonly secret?: string;
+  readonly encrypt: boolean;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  /** fsync every write before acknowledging (default true; raftos never does). */
+  readonly fsync: boolean;
+}
+
+const defaults: RaftosConfig = { logPath: '.', timings: {}, encrypt: false, preVote: false, checkQuorum: false, fsync: true };
+let config: RaftosConfig = defaults;
+
+/** raftos.configure({...}): settings for the nodes registered afterwards. Unknown keys are refused. */
+export function configure(settings: Partial<RaftosConfig>): RaftosConfig {
+  const known = new Set(Object.keys(defaults).concat('secret'));
+  for (const key of Object.keys(settings)) {
+    if (!known.has(key)) throw new TypeError(`configure: unknown setting "${key}" (known: ${[...known].join(', ')})`);
+  }
+  config = { ...config, ...settings };
+  return config;
+}
+
+export function resetConfiguration(): void {
+  config = defaults;
+}
+
+/**
+ * raftos.register(address, cluster=[...]): start this process's node on UDP and make it the default for
+ * getLeader(), waitUntilLeader() and Replicated objects created without an explicit node.
+ */
+export async function register(address: NodeId, options: { cluster: readonly NodeId[] }): Promise<RealNode> {
+  const node = await RealNode.start({
+    id: address,
+    peers: options.cluster,
+    dir: config.logPath,
+    timings: config.timings,
+    preVote: config.preVote,
+    checkQuorum: config.checkQuorum,
+    fsync: config.fsync,
+    ...(config.secret ? { security: { secret: config.secret, encrypt: config.encrypt } } : {}),
+  });
+  useNode(node);
+  return node;
+}
+
+/** raftos.stop(): stop the registered node (or `node`). */
+export async function stop(node?: ConsensusNode): Promise<void> {
+  const target = node ?? (hasDefaultNode() ? defaultNode() : null);
+  if (!target) return;
+  await target.stop();
+  clearDefaultNode(target);
+}
