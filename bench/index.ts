@@ -4,7 +4,7 @@
  * Benchmarks measure and report; they never pass or fail. Without --json: a table with the paper's figures
  * beside ours. With --json: one line per metric, {"metric": NAME, "value": NUMBER, "unit": UNIT, ...}.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatJsonLine, formatTable, type Metric } from './metrics';
 
 export interface SuiteOptions {
@@ -20,20 +20,20 @@ type Suite = (options: SuiteOptions) => Promise<Metric[]>;
 /** The suites, in the order 'all' runs them. Adding one is one line. */
 const suites: Record<string, Suite> = {
   sim: async (o) => (await import('./sim')).runSim(o),
-  // real: async () => (await import('./real')).runReal(),
+  real: async (o) => (await import('./real')).runReal({ log: o.log }),
 };
 
 const known = ['sim', 'real', 'all'];
 
 function positiveInteger(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
   return n;
 }
 
 function positiveNumber(value: string): number {
   const n = Number(value);
-  if (!(n > 0 && Number.isFinite(n))) throw new Error(`expected a positive number, got ${JSON.stringify(value)}`);
+  if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a positive number');
   return n;
 }
 

@@ -34,9 +34,7 @@ export function formatJsonLine(m: Metric): string {
 function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   const abs = Math.abs(value);
-  if (Number.isInteger(value)) return value.toLocaleString('en-US');
-  if (abs >= 100_000) return Math.round(value).toLocaleString('en-US');
-  if (abs >= 100) return value.toFixed(0);
+  if (Number.isInteger(value) || abs >= 100) return Math.round(value).toLocaleString('en-US');
   if (abs >= 1) return value.toFixed(2);
   return value.toPrecision(3);
 }
@@ -50,7 +48,8 @@ export function formatTable(metrics: readonly Metric[]): string {
   });
   for (const m of metrics) {
     const paper = m.paper === undefined ? '' : `${m.paperNote ? `${m.paperNote} ` : ''}${formatNumber(m.paper)}`;
-    const ratio = m.paper === undefined || m.paper === 0 ? '' : (m.value / m.paper).toFixed(2);
+    // A ratio to a bound ("more than 10 s") would read as a measurement; leave it out.
+    const ratio = m.paper === undefined || m.paper === 0 || m.paperNote ? '' : (m.value / m.paper).toFixed(2);
     table.push([m.metric, formatNumber(m.value), m.unit, paper, ratio]);
   }
   return table.toString();

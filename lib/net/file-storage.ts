@@ -113,9 +113,10 @@ export class FileStorage implements Storage {
   /** Rewrite the whole .state_machine, as raftos does after each apply. */
   saveStateMachine(dict: Readonly<Record<string, unknown>>): void {
     this.checkOpen();
-    writeFileAtomic(this.files.stateMachine, formatStateMachine(dict), { fsync: this.fsync });
+    // Derived state, not part of Figure 2's persistent state: a restarted node rebuilds it from the log.
+    // So it is replaced atomically (never half-written) but not fsync'd, which saves two fsyncs per commit.
+    writeFileAtomic(this.files.stateMachine, formatStateMachine(dict), { fsync: false });
     this.stats.stateMachine++;
-    if (this.fsync) this.stats.fsyncs += 2;
   }
 
   /** The .state_machine's dict, or null if there is none yet. */

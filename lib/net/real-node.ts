@@ -4,7 +4,7 @@ import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeou
 import { RaftNode, type Timings } from '../raft/node';
 import { KeyValueStateMachine } from '../raft/state-machine';
 import { MemoryStorage, persistReady, type Storage } from '../raft/storage';
-import type { AppendEntries, Command, LogEntry, Message, NodeId, Ready, Role } from '../raft/types';
+import type { AppendEntries, AppliedEntry, Command, CoreNote, HardState, LogEntry, Message, NodeId, Outbound, Ready, Role } from '../raft/types';
 import { decodeDatagram, deriveKeys, dropReasons, encodeDatagram, type DropReason, type Security } from './codec';
 import { FileStorage } from './file-storage';
 import { jsonValueProblem } from './python-json';
@@ -112,12 +112,16 @@ interface Pending {
 type QueuedEvent = { [K in keyof RealNodeEvents]: [K, ...RealNodeEvents[K]] }[keyof RealNodeEvents];
 
 const DEFAULT_MAX_DATAGRAM = 60000;
+/** RaftNode's default batch; AppendEntries merged by the driver stay within it too. */
+const DEFAULT_MAX_ENTRIES_PER_APPEND = 64;
 const UDP_MAX_PAYLOAD = 65507;
 
 /**
  * A Raft server on a real network: RaftNode (pure) driven by the wall clock, UDP datagrams and files.
- * For every Ready it persists first, then sends, then applies, then settles proposals - the order that
- * makes a reply or a vote never get ahead of what is on disk.
+ * It persists first, then sends, then applies, then settles proposals - the order that makes a reply or a
+ * vote never get ahead of what is on disk. Group commit: the Readies of one event-loop turn (every datagram
+ * read in one poll, every proposal made in one go) are merged and flushed together in the check phase, so
+ * they cost one log write and one fsync, and AppendEntries to the same peer travel in one datagram.
  */
 export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusNode {
   readonly id: NodeId;
@@ -143,6 +147,10 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   };
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
+  /** The Readies of this event-loop turn, merged, waiting for flush() (group commit). */
+  private batch: ReadyBatch | null = null;
+  private flushImmediate: NodeJS.Immediate | null = null;
+  private readonly maxEntriesPerAppend: number;
   private armedFor = NaN;
   private knownLeader: NodeId | null = null;
   private stopping: Promise<void> | null = null;
@@ -169,6 +177,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     this.transport = transport;
     this.security = options.security;
     this.maxDatagramBytes = maxDatagramBytes;
+    this.maxEntriesPerAppend = options.maxEntriesPerAppend ?? DEFAULT_MAX_ENTRIES_PER_APPEND;
     transport.onDatagram((buf) => this.onDatagram(buf));
   }
 
@@ -359,6 +368,13 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   /** Close the socket, timers and files. Pending proposals reject with NodeStoppedError. Idempotent. */
   stop(): Promise<void> {
     if (this.stopping) return this.stopping;
+    // What the core decided so far is persisted and sent, as if the turn had ended (after a storage
+    // failure the batch was already dropped).
+    this.flush();
+    if (this.stopping) return this.stopping;
+    if (this.flushImmediate) clearImmediate(this.flushImmediate);
+    this.flushImmediate = null;
+    this.batch = null;
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = null;
@@ -407,7 +423,10 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     // (setImmediate runs after the I/O phase), then act on whatever is still due.
     this.immediate = setImmediate(() => {
       this.immediate = null;
-      if (!this.stopping) this.run(() => this.node.tick(performance.now()));
+      if (this.stopping) return;
+      this.run(() => this.node.tick(performance.now()));
+      // Already after this turn's I/O: no reason to wait for another one.
+      this.flush();
     });
   }
 
@@ -423,9 +442,31 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     this.process(ready);
   }
 
-  /** The driver's half of the Ready contract: persist, send, apply, then tell clients. */
+  /** Add a Ready to this turn's batch; flush() handles it at the end of the turn. */
   private process(ready: Ready): void {
     if (this.stopping) return;
+    if (this.batch === null) this.batch = emptyBatch();
+    try {
+      mergeReady(this.batch, ready);
+    } catch (err) {
+      this.batch = null;
+      this.fail(err);
+      return;
+    }
+    if (this.flushImmediate === null) {
+      this.flushImmediate = setImmediate(() => {
+        this.flushImmediate = null;
+        this.flush();
+      });
+    }
+    this.arm();
+  }
+
+  /** The driver's half of the Ready contract, for the whole batch: persist, send, apply, then tell clients. */
+  private flush(): void {
+    const ready = this.batch;
+    this.batch = null;
+    if (ready === null || this.stopping) return;
     const events: QueuedEvent[] = [];
     try {
       persistReady(this.storage, ready);
@@ -433,7 +474,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
       this.fail(err);
       return;
     }
-    for (const out of ready.messages) this.send(out.to, out.message);
+    for (const out of coalesceMessages(ready.messages, this.maxEntriesPerAppend)) this.send(out.to, out.message);
 
     if (ready.apply.length > 0) {
       for (const { index, entry } of ready.apply) {
@@ -547,4 +588,101 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     void this.stop();
     this.emit('fatal', error);
   }
+}
+
+// ---- Group commit: merging Readies, coalescing messages ----
+
+/** Readies merged by mergeReady (a Ready whose parts can grow). */
+export interface ReadyBatch {
+  hardState?: HardState;
+  log?: { from: number; entries: LogEntry[] };
+  messages: Outbound[];
+  apply: AppliedEntry[];
+  notes: CoreNote[];
+}
+
+export function emptyBatch(): ReadyBatch {
+  return { messages: [], apply: [], notes: [] };
+}
+
+/**
+ * Fold `next` into `batch` so that handling the batch once (persist, send, apply) is the same as handling
+ * the Readies one after the other: the latest hard state wins, log writes are combined into one (a later
+ * write from an earlier index replaces what it covers), messages, applies and notes are concatenated.
+ */
+export function mergeReady(batch: ReadyBatch, next: Ready): void {
+  if (next.hardState) batch.hardState = next.hardState;
+  if (next.log) {
+    const { from, entries } = next.log;
+    const log = batch.log;
+    if (log === undefined || from <= log.from) {
+      batch.log = { from, entries: [...entries] };
+    } else {
+      if (from > log.from + log.entries.length) {
+        throw new RangeError(`log write from index ${from} leaves a gap after index ${log.from + log.entries.length - 1}`);
+      }
+      log.entries.length = from - log.from;
+      for (const e of entries) log.entries.push(e);
+    }
+  }
+  for (const m of next.messages) batch.messages.push(m);
+  for (const a of next.apply) batch.apply.push(a);
+  for (const n of next.notes) batch.notes.push(n);
+}
+
+/**
+ * The same messages in fewer datagrams: an AppendEntries that continues the previous message to the same
+ * peer (same term, its prevLogIndex/prevLogTerm at the end of that one) is appended to it, up to
+ * `maxEntries` entries; a successful AppendEntriesReply replaces the previous message to the same peer when
+ * that was a successful reply of the same term with a lower or equal matchIndex. Receiving the result is
+ * the same to Raft as receiving the originals in order.
+ */
+export function coalesceMessages(messages: readonly Outbound[], maxEntries: number): Outbound[] {
+  if (messages.length < 2) return [...messages];
+  const out: Outbound[] = [];
+  const lastTo = new Map<NodeId, number>();
+  for (const o of messages) {
+    const at = lastTo.get(o.to);
+    const prev = at === undefined ? undefined : out[at]!.message;
+    const merged = prev === undefined ? null : coalesce(prev, o.message, maxEntries);
+    if (merged !== null) {
+      out[at!] = { to: o.to, message: merged };
+    } else {
+      lastTo.set(o.to, out.length);
+      out.push(o);
+    }
+  }
+  return out;
+}
+
+function coalesce(prev: Message, next: Message, maxEntries: number): Message | null {
+  if (prev.type === 'AppendEntries' && next.type === 'AppendEntries') {
+    const end = prev.prevLogIndex + prev.entries.length;
+    const endTerm = prev.entries.length > 0 ? prev.entries[prev.entries.length - 1]!.term : prev.prevLogTerm;
+    if (
+      next.term !== prev.term ||
+      next.leaderId !== prev.leaderId ||
+      next.prevLogIndex !== end ||
+      next.prevLogTerm !== endTerm ||
+      (next.entries.length > 0 && prev.entries.length + next.entries.length > maxEntries)
+    ) {
+      return null;
+    }
+    return {
+      ...prev,
+      entries: next.entries.length === 0 ? prev.entries : [...prev.entries, ...next.entries],
+      leaderCommit: Math.max(prev.leaderCommit, next.leaderCommit),
+    };
+  }
+  if (
+    prev.type === 'AppendEntriesReply' &&
+    next.type === 'AppendEntriesReply' &&
+    prev.success &&
+    next.success &&
+    prev.term === next.term &&
+    next.matchIndex >= prev.matchIndex
+  ) {
+    return next;
+  }
+  return null;
 }

@@ -70,9 +70,15 @@ export interface CommitContext {
  * current-term entry above them.
  */
 export function advanceCommitIndex(ctx: CommitContext): number {
-  const sorted = [...ctx.matchIndexes].sort((a, b) => b - a);
+  // N: the largest matchIndex that a majority of matchIndex[i] reach (counted, not sorted: this runs on every ack).
   const majority = Math.floor(ctx.matchIndexes.length / 2) + 1;
-  const n = sorted[majority - 1] ?? 0;
+  let n = 0;
+  for (const candidate of ctx.matchIndexes) {
+    if (candidate <= n) continue;
+    let reached = 0;
+    for (const m of ctx.matchIndexes) if (m >= candidate) reached++;
+    if (reached >= majority) n = candidate;
+  }
   if (n > ctx.commitIndex && ctx.log.termAt(n) === ctx.currentTerm) return n;
   return ctx.commitIndex;
 }

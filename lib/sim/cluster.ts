@@ -437,13 +437,15 @@ export class Cluster {
       return;
     }
     this.deliveries++;
-    this.trace.add({ t: this.now, node: to, kind: 'deliver', from, message });
+    if (this.trace.wantsMessages) this.trace.add({ t: this.now, node: to, kind: 'deliver', from, message });
+    else this.trace.skip();
     this.process(node, node.core.step(from, message, this.now));
   }
 
   private send(from: NodeId, to: NodeId, message: Message): void {
     const t = this.now;
-    this.trace.add({ t, node: from, kind: 'send', to, message });
+    if (this.trace.wantsMessages) this.trace.add({ t, node: from, kind: 'send', to, message });
+    else this.trace.skip();
     if (this.links.isCut(from, to)) {
       this.trace.add({ t, node: from, kind: 'drop', from, to, message, reason: 'partition' });
       return;

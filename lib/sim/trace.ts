@@ -63,6 +63,19 @@ export class Trace {
     return this.level === 'all';
   }
 
+  /**
+   * Whether a message event (send, deliver) would be recorded or observed. When not, the simulator calls
+   * skip() instead of building the event: the count moves on exactly as add() would move it.
+   */
+  get wantsMessages(): boolean {
+    return this.level === 'all' || this.listeners.length > 0;
+  }
+
+  /** Count an event that nobody records or observes. */
+  skip(): void {
+    this.count++;
+  }
+
   add(event: TraceInput): void {
     const seq = this.count++;
     if (this.listeners.length > 0) {
