@@ -122,6 +122,22 @@ describe('simulated cluster', () => {
     assert.ok(delays.filter((d) => d < 10).length > delays.length / 2, 'most are fast');
   });
 
+  it('latencyByType gives some message types their own latency (slow replies)', () => {
+    const c = new Cluster({
+      seed: 4,
+      network: { latency: { kind: 'fixed', ms: 2 }, latencyByType: { AppendEntriesReply: { kind: 'fixed', ms: 20 }, RequestVoteReply: { kind: 'fixed', ms: 20 } } },
+    });
+    c.runFor(2000);
+    const sentAt = new Map<object, number>();
+    for (const e of c.trace.filter('send')) sentAt.set(e.message, e.t);
+    for (const d of c.trace.filter('deliver')) {
+      const delay = d.t - sentAt.get(d.message)!;
+      assert.equal(delay, d.message.type.endsWith('Reply') ? 20 : 2, d.message.type);
+    }
+    assert.throws(() => new Cluster({ network: { latencyByType: { Nope: { kind: 'fixed', ms: 1 } } as never } }), /unknown message type "Nope"/);
+    assert.throws(() => new Cluster({ network: { latencyByType: { AppendEntries: { kind: 'fixed', ms: -1 } } } }), /latencyByType\.AppendEntries\.ms/);
+  });
+
   it('a symmetric partition leaves the minority without a leader; healing reunites the cluster', () => {
     const c = new Cluster({ seed: 8, nodes: 5 });
     c.runUntil((x) => x.leader() !== null);

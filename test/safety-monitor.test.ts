@@ -214,7 +214,7 @@ function underNemesis(seed: number, rules?: Partial<RaftRules>): { violation: In
   return { violation: null, cluster };
 }
 
-const searchedSeeds = Array.from({ length: 40 }, (_, i) => i + 1);
+const searchedSeeds = Array.from({ length: 150 }, (_, i) => i + 1);
 
 describe('SafetyMonitor in a simulated cluster: known-broken rules are caught, with seed and event index', () => {
   const zoo: { name: string; rules: Partial<RaftRules>; property: SafetyProperty }[] = [
@@ -224,7 +224,7 @@ describe('SafetyMonitor in a simulated cluster: known-broken rules are caught, w
   ];
   for (const bug of zoo) {
     it(`${bug.name} -> ${bug.property}`, () => {
-      // A bounded, deterministic search: the first seed in 1..40 whose run breaks an invariant.
+      // A bounded, deterministic search: the first seed in 1..150 whose run breaks an invariant.
       let found: { seed: number; violation: InvariantViolation; cluster: Cluster } | null = null;
       for (const seed of searchedSeeds) {
         const { violation, cluster } = underNemesis(seed, bug.rules);

@@ -344,13 +344,16 @@ export class RaftNode {
     }
     this.knownLeader = leader;
     if (this.currentRole !== 'follower') {
+      const wasLeader = this.currentRole === 'leader';
       this.setRole('follower', reason);
       this.votes.clear();
       this.nextIndex.clear();
       this.matchIndex.clear();
       this.heartbeatDeadline = Infinity;
       this.quorumDeadline = Infinity;
-      this.resetElectionTimer();
+      // A (pre)candidate's election timer keeps running (Figure 2 resets it only on hearing from a leader or
+      // granting a vote); a leader had none, so it starts one.
+      if (wasLeader) this.resetElectionTimer();
     }
   }
 

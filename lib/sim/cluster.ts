@@ -458,7 +458,7 @@ export class Cluster {
     }
     const copies = rng.chance(net.duplicate) ? 2 : 1;
     for (let c = 0; c < copies; c++) {
-      let delay = sampleLatency(net.latency, rng);
+      let delay = sampleLatency(net.latencyByType?.[message.type] ?? net.latency, rng);
       if (rng.chance(net.reorder)) delay += rng.uniform(0, net.reorderWindow);
       if (rng.chance(net.longDelay.probability)) delay += rng.uniform(net.longDelay.min, net.longDelay.max);
       this.scheduler.schedule(t + delay, { kind: 'deliver', from, to, message });

@@ -1,4 +1,4 @@
-import type { NodeId } from '../raft/types';
+import type { MessageType, NodeId } from '../raft/types';
 import type { Rng } from './rng';
 
 /** One-way message latency in virtual milliseconds. */
@@ -10,6 +10,11 @@ export type Latency =
 
 export interface NetworkOptions {
   readonly latency: Latency;
+  /**
+   * A different latency for some message types, e.g. replies that wait for a disk write on the receiver
+   * (LogCabin persists a vote before answering). Types not listed use `latency`.
+   */
+  readonly latencyByType?: Partial<Record<MessageType, Latency>>;
   /** Probability that a message is lost. */
   readonly loss: number;
   /** Probability that a message is delivered twice (the copy gets its own latency). */
@@ -50,16 +55,25 @@ export function validateNetwork(options: NetworkOptions): void {
   for (const [field, p] of probabilities) {
     if (!(p >= 0 && p <= 1)) throw new RangeError(`network.${field} must be a probability in [0, 1], got ${p}`);
   }
-  const l = options.latency;
+  validateLatency(options.latency, 'network.latency');
+  for (const [type, latency] of Object.entries(options.latencyByType ?? {})) {
+    if (!['RequestVote', 'RequestVoteReply', 'AppendEntries', 'AppendEntriesReply'].includes(type)) {
+      throw new RangeError(`network.latencyByType: unknown message type "${type}"`);
+    }
+    validateLatency(latency!, `network.latencyByType.${type}`);
+  }
+}
+
+function validateLatency(l: Latency, where: string): void {
   const bad = (field: string, v: number) => {
-    if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`network.latency.${field} must be >= 0, got ${v}`);
+    if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`${where}.${field} must be >= 0, got ${v}`);
   };
   switch (l.kind) {
     case 'fixed': bad('ms', l.ms); break;
-    case 'uniform': bad('min', l.min); bad('max', l.max); if (l.max < l.min) throw new RangeError('network.latency.max must be >= min'); break;
+    case 'uniform': bad('min', l.min); bad('max', l.max); if (l.max < l.min) throw new RangeError(`${where}.max must be >= min`); break;
     case 'normal': bad('mean', l.mean); bad('stddev', l.stddev); break;
     case 'exponential': bad('base', l.base); bad('mean', l.mean); break;
-    default: throw new RangeError(`network.latency.kind must be fixed, uniform, normal or exponential`);
+    default: throw new RangeError(`${where}.kind must be fixed, uniform, normal or exponential`);
   }
 }
 
