@@ -18,9 +18,13 @@ export interface RaftosConfig {
   readonly checkQuorum: boolean;
   /** fsync every write before acknowledging (default true; raftos never does). */
   readonly fsync: boolean;
+  /** raftos's serializer: 'json' (JSONSerializer, `{"term": 1, ...}`) or 'compact-json' (as with ujson). */
+  readonly serializer: 'json' | 'compact-json';
 }
 
-const defaults: RaftosConfig = { logPath: '.', timings: {}, encrypt: false, preVote: false, checkQuorum: false, fsync: true };
+const defaults: RaftosConfig = {
+  logPath: '.', timings: {}, encrypt: false, preVote: false, checkQuorum: false, fsync: true, serializer: 'json',
+};
 let config: RaftosConfig = defaults;
 
 /** raftos.configure({...}): settings for the nodes registered afterwards. Unknown keys are refused. */
@@ -28,6 +32,9 @@ export function configure(settings: Partial<RaftosConfig>): RaftosConfig {
   const known = new Set(Object.keys(defaults).concat('secret'));
   for (const key of Object.keys(settings)) {
     if (!known.has(key)) throw new TypeError(`configure: unknown setting "${key}" (known: ${[...known].join(', ')})`);
+  }
+  if (settings.serializer !== undefined && settings.serializer !== 'json' && settings.serializer !== 'compact-json') {
+    throw new TypeError(`configure: serializer must be 'json' or 'compact-json', got ${JSON.stringify(settings.serializer)}`);
   }
   config = { ...config, ...settings };
   return config;
@@ -50,6 +57,7 @@ export async function register(address: NodeId, options: { cluster: readonly Nod
     preVote: config.preVote,
     checkQuorum: config.checkQuorum,
     fsync: config.fsync,
+    jsonStyle: config.serializer === 'compact-json' ? 'compact' : 'python',
     ...(config.secret ? { security: { secret: config.secret, encrypt: config.encrypt } } : {}),
   });
   useNode(node);

@@ -14,12 +14,15 @@ import {
   readStorageFile,
   writeAll,
   writeFileAtomic,
+  type JsonStyle,
   type RaftosFileNames,
 } from './raftos-files';
 
 export interface FileStorageOptions {
   /** Flush every write to the disk before returning (default true). Off: faster, not crash-safe. */
   readonly fsync?: boolean;
+  /** How the JSON is spelled (default 'python', as raftos's JSON serializer writes it). */
+  readonly jsonStyle?: JsonStyle;
 }
 
 /**
@@ -30,6 +33,7 @@ export interface FileStorageOptions {
 export class FileStorage implements Storage {
   readonly files: RaftosFileNames;
   readonly fsync: boolean;
+  readonly jsonStyle: JsonStyle;
   /** How many writes of each kind happened and how many fsyncs they cost (the benchmark reports these). */
   readonly stats = { hardState: 0, logAppends: 0, logRewrites: 0, stateMachine: 0, fsyncs: 0 };
 
@@ -47,6 +51,7 @@ export class FileStorage implements Storage {
     this.dir = dir;
     this.files = fileNamesFor(dir, nodeId);
     this.fsync = options.fsync ?? true;
+    this.jsonStyle = options.jsonStyle ?? 'python';
   }
 
   /**
@@ -85,7 +90,7 @@ export class FileStorage implements Storage {
 
   saveHardState(state: HardState): void {
     this.checkOpen();
-    writeFileAtomic(this.files.storage, formatStorage(state), { fsync: this.fsync });
+    writeFileAtomic(this.files.storage, formatStorage(state, this.jsonStyle), { fsync: this.fsync });
     this.stats.hardState++;
     if (this.fsync) this.stats.fsyncs += 2;
   }
@@ -98,7 +103,7 @@ export class FileStorage implements Storage {
       throw new RangeError(`writeLog from index ${from} would leave a gap after index ${length}`);
     }
     if (from === length + 1 && entries.length === 0) return;
-    const newLines = entries.map(formatLogEntry);
+    const newLines = entries.map((e) => formatLogEntry(e, this.jsonStyle));
     if (from === length + 1 && this.appendable) {
       this.append(newLines);
     } else {
@@ -115,7 +120,7 @@ export class FileStorage implements Storage {
     this.checkOpen();
     // Derived state, not part of Figure 2's persistent state: a restarted node rebuilds it from the log.
     // So it is replaced atomically (never half-written) but not fsync'd, which saves two fsyncs per commit.
-    writeFileAtomic(this.files.stateMachine, formatStateMachine(dict), { fsync: false });
+    writeFileAtomic(this.files.stateMachine, formatStateMachine(dict, this.jsonStyle), { fsync: false });
     this.stats.stateMachine++;
   }
 

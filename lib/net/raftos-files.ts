@@ -322,24 +322,34 @@ export function readRaftosFiles(dir: string, nodeId: NodeId): RaftosFiles {
 
 // ---- Writing ----
 
+/**
+ * raftos's two spellings of JSON: 'python' is json.dumps (`{"term": 1, "command": {"data_id": 1}}`), the default
+ * and what the manual shows; 'compact' is what raftos writes when ujson is installed (`{"term":1,...}`).
+ */
+export type JsonStyle = 'python' | 'compact';
+
+function serialize(value: unknown, style: JsonStyle): string {
+  return style === 'compact' ? JSON.stringify(value) : pythonJson(value);
+}
+
 /** One .log line, without its '\n'. */
-export function formatLogEntry(entry: LogEntry): string {
-  return pythonJson({ term: entry.term, command: entry.command });
+export function formatLogEntry(entry: LogEntry, style: JsonStyle = 'python'): string {
+  return serialize({ term: entry.term, command: entry.command }, style);
 }
 
 /** A whole .log file: one line per entry, each ending with '\n' (as raftos writes it). */
-export function formatLog(entries: readonly LogEntry[]): string {
-  return entries.map((e) => formatLogEntry(e) + '\n').join('');
+export function formatLog(entries: readonly LogEntry[], style: JsonStyle = 'python'): string {
+  return entries.map((e) => formatLogEntry(e, style) + '\n').join('');
 }
 
 /** A .storage file, without a final newline like raftos's: {"term": 3, "voted_for": "127.0.0.1:8001"}. */
-export function formatStorage(state: HardState): string {
-  return pythonJson({ term: state.currentTerm, voted_for: state.votedFor });
+export function formatStorage(state: HardState, style: JsonStyle = 'python'): string {
+  return serialize({ term: state.currentTerm, voted_for: state.votedFor }, style);
 }
 
 /** A .state_machine file, without a final newline: {"data_id": 2}. */
-export function formatStateMachine(dict: Readonly<Record<string, unknown>>): string {
-  return pythonJson(dict);
+export function formatStateMachine(dict: Readonly<Record<string, unknown>>, style: JsonStyle = 'python'): string {
+  return serialize(dict, style);
 }
 
 /**

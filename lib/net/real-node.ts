@@ -8,7 +8,7 @@ import type { AppendEntries, AppliedEntry, Command, CoreNote, HardState, LogEntr
 import { decodeDatagram, deriveKeys, dropReasons, encodeDatagram, type DropReason, type Security } from './codec';
 import { FileStorage } from './file-storage';
 import { jsonValueProblem } from './python-json';
-import type { RaftosFileNames } from './raftos-files';
+import type { JsonStyle, RaftosFileNames } from './raftos-files';
 import { UdpTransport, parseNodeId } from './udp-transport';
 
 export interface RealNodeOptions {
@@ -29,6 +29,8 @@ export interface RealNodeOptions {
   readonly security?: Security;
   /** fsync every write (default true). */
   readonly fsync?: boolean;
+  /** Spelling of the files' JSON: 'python' (default, raftos's JSON serializer) or 'compact' (raftos with ujson). */
+  readonly jsonStyle?: JsonStyle;
   /** Largest datagram sent or accepted (default 60000, at most 65507, UDP's limit over IPv4). */
   readonly maxDatagramBytes?: number;
   readonly maxEntriesPerAppend?: number;
@@ -204,7 +206,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
       ownsStorage = false;
     } else if (options.dir !== undefined) {
       if (typeof options.dir !== 'string' || options.dir === '') throw new TypeError('options.dir must be a folder path');
-      storage = new FileStorage(options.dir, options.id, { fsync: options.fsync ?? true });
+      storage = new FileStorage(options.dir, options.id, { fsync: options.fsync ?? true, jsonStyle: options.jsonStyle ?? 'python' });
     } else {
       storage = new MemoryStorage();
     }
