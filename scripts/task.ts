@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     if ((await task2(node, io, taskOptions)) === 'leader') say(`LEADER IS NOW NODE ${opts.id}; press Ctrl+C to stop it`);
     // Keep leading (and serving heartbeats) until Ctrl+C.
   } else if ((await task3(node, io, taskOptions)) === 'wrote') {
-    await shutdown(0, 'done');
+    await shutdown(0, 'stopped after writing, as the leader does in the manual');
   }
 }
 

@@ -146,6 +146,10 @@ export async function runLabProcesses(options: ProcessLabOptions): Promise<Proce
 
 function checkOutcome(task: 2 | 3, stops: readonly { node: number; how: string; code: number | null }[], lines: (n: number) => string[]): string[] {
   const problems: string[] = [];
+  for (const s of stops) {
+    if (s.how === 'exited' && s.code !== 0) problems.push(`node ${s.node} exited with code ${s.code} (see its output above)`);
+  }
+  if (problems.length > 0) return problems;
   if (stops.length !== 3) return [`only ${stops.length} of 3 nodes stopped`];
   const [first, second, last] = stops as [typeof stops[0], typeof stops[0], typeof stops[0]];
   if (task === 2) {
