@@ -5,6 +5,8 @@
  */
 import { Command, InvalidArgumentError, Argument } from 'commander';
 import { runLabProcesses } from '../lib/lab/process-lab';
+import { runLabInSim } from '../lib/lab/sim-lab';
+import { fastPollMs } from '../lib/lab/tasks';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -21,13 +23,31 @@ const program = new Command()
   .option('--base-port <port>', 'UDP port of node 1 (nodes use base-port .. base-port+2)', positiveInt, 8000)
   .option('--timeout <seconds>', 'give up after this long', positiveInt)
   .option('--quiet', 'do not echo the nodes\' output', false)
+  .option('--sim', 'run the three nodes in the in-process cluster, in virtual time (same files, in milliseconds)', false)
+  .option('--seed <n>', 'with --sim: the seed of the run', positiveInt, 1)
   .parse();
 
 const [taskName] = program.processedArgs as [string];
-const opts = program.opts<{ fast: boolean; out: string; basePort: number; timeout?: number; quiet: boolean }>();
+const opts = program.opts<{ fast: boolean; out: string; basePort: number; timeout?: number; quiet: boolean; sim: boolean; seed: number }>();
+const task = taskName === 'task2' ? 2 : 3;
+
+if (opts.sim) {
+  runLabInSim(task, { seed: opts.seed, out: opts.out, ...(opts.fast ? { pollMs: task === 2 ? fastPollMs.task2 : fastPollMs.task3, reactionMs: 300 } : {}) })
+    .then((run) => {
+      if (!opts.quiet) console.log(run.cluster.timeline(['role', 'crash', 'commit']));
+      const stops = run.stops.map((s) => `${s.node} (${s.how}, ${(s.at / 1000).toFixed(1)} s)`).join(', ');
+      console.log(`\nTask ${task} in virtual time, seed ${opts.seed}: stopped ${stops}.\nArtifacts in ${opts.out}:`);
+      for (const name of [...run.files.keys()].sort()) console.log(`  ${name}`);
+      process.exit(run.completed ? 0 : 1);
+    })
+    .catch((error: unknown) => {
+      console.error(`lab: ${(error as Error).message}`);
+      process.exit(1);
+    });
+} else {
 
 runLabProcesses({
-  task: taskName === 'task2' ? 2 : 3,
+  task,
   fast: opts.fast,
   out: opts.out,
   basePort: opts.basePort,
@@ -42,3 +62,4 @@ runLabProcesses({
     console.error(`lab: ${(error as Error).message}`);
     process.exit(1);
   });
+}

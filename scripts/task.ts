@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { manualPollMs, task2, task3, taskFileName, type TaskIO } from '../lib/lab/tasks';
+import { fastPollMs, manualPollMs, task2, task3, taskFileName, type TaskIO } from '../lib/lab/tasks';
 import { RealNode } from '../lib/net/real-node';
 
 function positiveInt(value: string): number {
@@ -13,8 +13,6 @@ function positiveInt(value: string): number {
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
   return n;
 }
-
-export const fastPollMs = { task2: 500, task3: 300 } as const;
 
 const program = new Command()
   .name('task')

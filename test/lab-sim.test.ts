@@ -1,4 +1,8 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { runLabInSim } from '../lib/lab/sim-lab';
 import { parseLogText, parseStorageText, parseStateMachineText } from '../lib/net/raftos-files';
 
@@ -47,4 +51,21 @@ describe("the manual's tasks in virtual time", () => {
       assert.ok(storage.currentTerm > 2, 'the lone survivor kept starting elections');
     });
   }
+});
+
+describe('npm run lab -- <task> --sim', () => {
+  it('writes the artifact folder from a virtual-time run and exits 0', function () {
+    this.timeout(30_000);
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-simlab-'));
+    try {
+      const root = path.join(__dirname, '..');
+      const printed = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'lab.ts'), 'task3', '--sim', '--quiet', '--seed', '2', '--out', out], { cwd: root, encoding: 'utf8' });
+      assert.match(printed, /Task 3 in virtual time, seed 2/);
+      const files = fs.readdirSync(out).sort();
+      for (const n of [1, 2, 3]) assert.ok(files.includes(`task3_node${n}.txt`));
+      for (const p of [8000, 8001, 8002]) for (const kind of ['log', 'storage', 'state_machine']) assert.ok(files.includes(`127.0.0.1_${p}.${kind}`), `${p}.${kind}`);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
 });

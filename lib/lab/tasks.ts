@@ -25,6 +25,8 @@ export interface TaskOptions {
 }
 
 export const manualPollMs = { task2: 10_000, task3: 5_000 } as const;
+/** --fast: a whole run takes seconds, with the same files. */
+export const fastPollMs = { task2: 500, task3: 300 } as const;
 
 export function taskFileName(task: 2 | 3, nodeNumber: number): string {
   return `task${task}_node${nodeNumber}.txt`;
