@@ -1,4 +1,3 @@
-import type { Security } from '../net/codec';
 import { RealNode } from '../net/real-node';
 import type { Timings } from '../raft/node';
 import type { NodeId } from '../raft/types';

@@ -4,11 +4,13 @@ import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeou
 import { RaftNode, type Timings } from '../raft/node';
 import { KeyValueStateMachine } from '../raft/state-machine';
 import { MemoryStorage, persistReady, type Storage } from '../raft/storage';
-import type { AppendEntries, AppliedEntry, Command, CoreNote, HardState, LogEntry, Message, NodeId, Outbound, Ready, Role } from '../raft/types';
+import type { AppendEntries, Command, LogEntry, Message, NodeId, Ready, Role } from '../raft/types';
 import { decodeDatagram, deriveKeys, dropReasons, encodeDatagram, type DropReason, type Security } from './codec';
 import { FileStorage } from './file-storage';
 import { jsonValueProblem } from './python-json';
 import type { JsonStyle, RaftosFileNames } from './raftos-files';
+import { coalesceMessages, emptyBatch, mergeReady, type ReadyBatch } from './ready-batch';
+import { TypedEmitter } from './typed-emitter';
 import { UdpTransport, parseNodeId } from './udp-transport';
 
 export interface RealNodeOptions {
@@ -41,6 +43,8 @@ export interface RealNodeOptions {
 // The lab's shared errors (lib/errors.ts), so code catching them works on simulated and real nodes alike.
 export { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError };
 export type { Committed, ProposeOptions };
+export { coalesceMessages, emptyBatch, mergeReady, type ReadyBatch } from './ready-batch';
+export { TypedEmitter } from './typed-emitter';
 
 export interface RealNodeStats {
   readonly datagramsReceived: number;
@@ -62,46 +66,6 @@ export interface RealNodeEvents {
   fatal: [error: Error];
 }
 
-type Listener<A extends unknown[]> = (...args: A) => void;
-
-/** A minimal typed event emitter. A throwing listener cannot break the node: its error is rethrown later. */
-export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> {
-  private readonly listeners = new Map<keyof E, Set<Listener<never[]>>>();
-
-  on<K extends keyof E>(event: K, listener: Listener<E[K]>): this {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as unknown as Listener<never[]>);
-    return this;
-  }
-
-  once<K extends keyof E>(event: K, listener: Listener<E[K]>): this {
-    const wrapper: Listener<E[K]> = (...args) => {
-      this.off(event, wrapper);
-      listener(...args);
-    };
-    return this.on(event, wrapper);
-  }
-
-  off<K extends keyof E>(event: K, listener: Listener<E[K]>): this {
-    this.listeners.get(event)?.delete(listener as unknown as Listener<never[]>);
-    return this;
-  }
-
-  protected emit<K extends keyof E>(event: K, ...args: E[K]): void {
-    const set = this.listeners.get(event);
-    if (!set) return;
-    for (const listener of [...set]) {
-      try {
-        (listener as unknown as Listener<E[K]>)(...args);
-      } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
-  }
-}
 
 interface Pending {
   readonly index: number;
@@ -593,98 +557,3 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
 }
 
 // ---- Group commit: merging Readies, coalescing messages ----
-
-/** Readies merged by mergeReady (a Ready whose parts can grow). */
-export interface ReadyBatch {
-  hardState?: HardState;
-  log?: { from: number; entries: LogEntry[] };
-  messages: Outbound[];
-  apply: AppliedEntry[];
-  notes: CoreNote[];
-}
-
-export function emptyBatch(): ReadyBatch {
-  return { messages: [], apply: [], notes: [] };
-}
-
-/**
- * Fold `next` into `batch` so that handling the batch once (persist, send, apply) is the same as handling
- * the Readies one after the other: the latest hard state wins, log writes are combined into one (a later
- * write from an earlier index replaces what it covers), messages, applies and notes are concatenated.
- */
-export function mergeReady(batch: ReadyBatch, next: Ready): void {
-  if (next.hardState) batch.hardState = next.hardState;
-  if (next.log) {
-    const { from, entries } = next.log;
-    const log = batch.log;
-    if (log === undefined || from <= log.from) {
-      batch.log = { from, entries: [...entries] };
-    } else {
-      if (from > log.from + log.entries.length) {
-        throw new RangeError(`log write from index ${from} leaves a gap after index ${log.from + log.entries.length - 1}`);
-      }
-      log.entries.length = from - log.from;
-      for (const e of entries) log.entries.push(e);
-    }
-  }
-  for (const m of next.messages) batch.messages.push(m);
-  for (const a of next.apply) batch.apply.push(a);
-  for (const n of next.notes) batch.notes.push(n);
-}
-
-/**
- * The same messages in fewer datagrams: an AppendEntries that continues the previous message to the same
- * peer (same term, its prevLogIndex/prevLogTerm at the end of that one) is appended to it, up to
- * `maxEntries` entries; a successful AppendEntriesReply replaces the previous message to the same peer when
- * that was a successful reply of the same term with a lower or equal matchIndex. Receiving the result is
- * the same to Raft as receiving the originals in order.
- */
-export function coalesceMessages(messages: readonly Outbound[], maxEntries: number): Outbound[] {
-  if (messages.length < 2) return [...messages];
-  const out: Outbound[] = [];
-  const lastTo = new Map<NodeId, number>();
-  for (const o of messages) {
-    const at = lastTo.get(o.to);
-    const prev = at === undefined ? undefined : out[at]!.message;
-    const merged = prev === undefined ? null : coalesce(prev, o.message, maxEntries);
-    if (merged !== null) {
-      out[at!] = { to: o.to, message: merged };
-    } else {
-      lastTo.set(o.to, out.length);
-      out.push(o);
-    }
-  }
-  return out;
-}
-
-function coalesce(prev: Message, next: Message, maxEntries: number): Message | null {
-  if (prev.type === 'AppendEntries' && next.type === 'AppendEntries') {
-    const end = prev.prevLogIndex + prev.entries.length;
-    const endTerm = prev.entries.length > 0 ? prev.entries[prev.entries.length - 1]!.term : prev.prevLogTerm;
-    if (
-      next.term !== prev.term ||
-      next.leaderId !== prev.leaderId ||
-      next.prevLogIndex !== end ||
-      next.prevLogTerm !== endTerm ||
-      (next.entries.length > 0 && prev.entries.length + next.entries.length > maxEntries)
-    ) {
-      return null;
-    }
-    return {
-      ...prev,
-      entries: next.entries.length === 0 ? prev.entries : [...prev.entries, ...next.entries],
-      leaderCommit: Math.max(prev.leaderCommit, next.leaderCommit),
-    };
-  }
-  if (
-    prev.type === 'AppendEntriesReply' &&
-    next.type === 'AppendEntriesReply' &&
-    prev.success &&
-    next.success &&
-    prev.term === next.term &&
-    next.matchIndex >= prev.matchIndex
-  ) {
-    return next;
-  }
-  return null;
-}
