@@ -131,7 +131,7 @@ export class Cluster {
         applied: [],
       };
       this.nodes.set(id, node);
-      if (initial && initial.log.length > 0) this.guard(() => this.safety?.onLogWrite(id, 1, initial.log, false));
+      if (initial && initial.log.length > 0) this.safety?.onLogWrite(id, 1, initial.log, false);
     }
     for (const node of this.nodes.values()) this.boot(node);
   }
@@ -467,6 +467,15 @@ export class Cluster {
 
   /** Carry out a Ready: trace the notes, persist, check safety, send, apply. */
   private process(node: SimNode, ready: Ready): void {
+    try {
+      this.carryOut(node, ready);
+    } catch (error) {
+      throw this.asInvariantViolation(error);
+    }
+  }
+
+  private carryOut(node: SimNode, ready: Ready): void {
+    const safety = this.safety;
     const core = node.core!;
     const id = node.id;
     const t = this.now;
@@ -477,10 +486,7 @@ export class Cluster {
       switch (note.kind) {
         case 'role':
           trace.add({ t, node: id, kind: 'role', role: note.role, term: note.term, reason: note.reason });
-          if (note.role === 'leader' && this.safety) {
-            const term = note.term;
-            this.guard(() => this.safety!.onLeader(id, term));
-          }
+          if (note.role === 'leader') safety?.onLeader(id, note.term);
           break;
         case 'term':
           trace.add({ t, node: id, kind: 'term', term: note.term });
@@ -506,41 +512,35 @@ export class Cluster {
         if (log.entries.length > 0) {
           trace.add({ t, node: id, kind: 'append', index: log.from, count: log.entries.length, term: log.entries[log.entries.length - 1]!.term });
         }
-        if (this.safety) {
-          const isLeader = core.role === 'leader';
-          this.guard(() => this.safety!.onLogWrite(id, log.from, log.entries, isLeader));
-        }
+        safety?.onLogWrite(id, log.from, log.entries, core.role === 'leader');
       }
     }
     if (committed >= 0) {
       trace.add({ t, node: id, kind: 'commit', index: committed, term: commitTerm });
-      if (this.safety) this.guard(() => this.safety!.onCommit(id, committed, commitTerm));
+      safety?.onCommit(id, committed, commitTerm);
     }
     for (const out of ready.messages) this.send(id, out.to, out.message);
     for (const { index, entry } of ready.apply) {
       node.stateMachine.apply(entry.command);
       node.applied[index] = entry;
       trace.add({ t, node: id, kind: 'apply', index, term: entry.term, command: entry.command });
-      if (this.safety) this.guard(() => this.safety!.onApply(id, index, entry));
+      safety?.onApply(id, index, entry);
     }
     this.syncTimer(node);
   }
 
-  private guard(check: () => void): void {
-    try {
-      check();
-    } catch (error) {
-      if (!(error instanceof SafetyViolation)) throw error;
-      this.failure = new InvariantViolation(
-        error.property,
-        error.detail,
-        this.seed,
-        this.trace.count - 1,
-        this.now,
-        this.trace.excerpt(this.options.excerptSize ?? 25),
-      );
-      throw this.failure;
-    }
+  /** A safety violation stops the cluster, reported with its seed, event index and the trace before it. */
+  private asInvariantViolation(error: unknown): unknown {
+    if (!(error instanceof SafetyViolation)) return error;
+    this.failure = new InvariantViolation(
+      error.property,
+      error.detail,
+      this.seed,
+      this.trace.count - 1,
+      this.now,
+      this.trace.excerpt(this.options.excerptSize ?? 25),
+    );
+    return this.failure;
   }
 
   private throwIfFailed(): void {
