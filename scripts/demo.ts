@@ -13,6 +13,12 @@ function integer(value: string): number {
   return n;
 }
 
+// `npm run demo | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command()
   .name('demo')
   .description('Run a simulated Raft cluster: elect a leader, replicate, crash the leader, re-elect, and print the timeline.')
