@@ -63,6 +63,7 @@ async function main(): Promise<void> {
   const say = (message: string) => console.log(`[${self}] ${message}`);
   say(`started (task ${task}, node ${opts.id}, polling every ${pollMs} ms); files in ${path.resolve(opts.dir)}`);
   node.on('role', (role, term) => say(`${role} in term ${term}`));
+  node.on('leader', (leader) => say(leader === null ? 'no leader known' : `the leader is ${leader}`));
 
   const controller = new AbortController();
   const timers = new Set<NodeJS.Timeout>();
