@@ -21,6 +21,9 @@ type Suite = (options: SuiteOptions) => Promise<Metric[]>;
 const suites: Record<string, Suite> = {
   sim: async (o) => (await import('./sim')).runSim(o),
   real: async (o) => (await import('./real')).runReal({ log: o.log }),
+  grade: async (o) => (await import('./grade')).runGrade({ log: o.log }),
+  fuzz: async (o) => (await import('./fuzz')).runFuzz({ log: o.log }),
+  lin: async (o) => (await import('./lin')).runLin({ log: o.log }),
 };
 
 const known = ['sim', 'real', 'all'];

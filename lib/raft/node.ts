@@ -25,6 +25,20 @@ export interface Timings {
 
 export const defaultTimings: Timings = { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 50 };
 
+/**
+ * Known-broken behaviours for the bug zoo: a teaching aid, every one off by default. The fuzzer shows how a
+ * random fault schedule exposes each (see lib/fuzz/zoo.ts); no real deployment should turn one on.
+ */
+export interface RaftBugs {
+  /** Keep votedFor when adopting a higher term (Figure 2: currentTerm = T and votedFor = null). */
+  readonly keepVoteOnNewTerm?: boolean;
+  /**
+   * AppendEntries receiver rule 3 broken: a conflicting entry is overwritten in place and the entries after it
+   * are kept, instead of deleting the existing entry and all that follow it.
+   */
+  readonly keepConflictingSuffix?: boolean;
+}
+
 export interface RaftOptions extends Partial<Timings> {
   readonly id: NodeId;
   /** The other members of the cluster. */
@@ -39,6 +53,8 @@ export interface RaftOptions extends Partial<Timings> {
   readonly leaderNoop?: boolean;
   readonly maxEntriesPerAppend?: number;
   readonly rules?: Partial<RaftRules>;
+  /** Bug zoo only (off by default): see RaftBugs. */
+  readonly bugs?: RaftBugs;
 }
 
 export type ProposeOutcome =
@@ -338,7 +354,7 @@ export class RaftNode {
   private becomeFollower(term: number, reason: string, leader: NodeId | null): void {
     if (term > this.term) {
       this.term = term;
-      this.vote = null;
+      if (!this.options.bugs?.keepVoteOnNewTerm) this.vote = null;
       this.hardStateDirty = true;
       this.notes.push({ kind: 'term', term, from: leader });
     }
@@ -434,6 +450,11 @@ export class RaftNode {
       const index = request.prevLogIndex + 1 + i;
       if (index > this.entries.length) break;
       if (this.entries[index - 1]!.term !== entries[i]!.term) {
+        if (this.options.bugs?.keepConflictingSuffix) {
+          this.entries[index - 1] = entries[i]!;
+          this.markLogDirty(index);
+          continue;
+        }
         this.entries.length = index - 1;
         this.markLogDirty(index);
         break;

@@ -1,4 +1,4 @@
-import { RaftNode, type RaftOptions, type Timings } from '../raft/node';
+import { RaftNode, type RaftBugs, type RaftOptions, type Timings } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
 import { SafetyMonitor, SafetyViolation, type SafetyProperty } from '../raft/safety';
 import { KeyValueStateMachine } from '../raft/state-machine';
@@ -30,6 +30,17 @@ export interface ClusterOptions {
   readonly initialState?: Readonly<Record<NodeId, PersistentState>>;
   /** Lines of trace shown when an invariant fails. Default 25. */
   readonly excerptSize?: number;
+  /** Bug zoo only (a teaching aid, off by default): known-broken behaviours of the core and of the driver. */
+  readonly bugs?: ClusterBugs;
+}
+
+export interface ClusterBugs extends RaftBugs {
+  /**
+   * Answer before persisting: send a Ready's messages (and apply) at once, and write its term, vote and log
+   * entries to storage this many virtual ms later. A crash in between loses the write, though the vote or
+   * the acknowledgement has already gone out.
+   */
+  readonly answerBeforePersistingMs?: number;
 }
 
 export class InvariantViolation extends Error {
@@ -327,6 +338,8 @@ export class Cluster {
     if (node.core) return;
     node.stateMachine = new KeyValueStateMachine();
     this.safety?.onRestart(id);
+    // With answerBeforePersisting the monitor followed the log in memory; the node comes back with what reached storage.
+    if (this.options.bugs?.answerBeforePersistingMs !== undefined) this.safety?.onLogWrite(id, 1, node.storage.log, false);
     this.trace.add({ t: this.now, node: id, kind: 'restart' });
     this.boot(node);
   }
@@ -358,6 +371,14 @@ export class Cluster {
     this.get(id);
     this.links.reconnect(id, this.ids);
     this.trace.add({ t: this.now, node: id, kind: 'heal', cut: this.links.describe() });
+  }
+
+  /** Restore one direction cut by partition, cutLink or disconnect: `from` can reach `to` again. */
+  restoreLink(from: NodeId, to: NodeId): void {
+    this.get(from);
+    this.get(to);
+    this.links.restoreOneWay(from, to);
+    this.trace.add({ t: this.now, node: '*', kind: 'heal', cut: this.links.describe() });
   }
 
   /** Restore every link. */
@@ -402,6 +423,7 @@ export class Cluster {
       leaderNoop: this.options.leaderNoop ?? false,
       ...(this.options.maxEntriesPerAppend ? { maxEntriesPerAppend: this.options.maxEntriesPerAppend } : {}),
       ...(this.options.rules ? { rules: this.options.rules } : {}),
+      ...(this.options.bugs ? { bugs: this.options.bugs } : {}),
     };
     node.core = new RaftNode(options, node.storage.load(), this.now);
     node.incarnation++;
@@ -503,7 +525,11 @@ export class Cluster {
           break;
       }
     }
-    if (ready.hardState || ready.log) {
+    const persistLater = this.options.bugs?.answerBeforePersistingMs;
+    if (persistLater !== undefined && (ready.hardState || ready.log)) {
+      if (ready.log) safety?.onLogWrite(id, ready.log.from, ready.log.entries, core.role === 'leader');
+      this.persistAfter(node, ready, persistLater);
+    } else if (ready.hardState || ready.log) {
       const before = node.storage.log.length;
       persistReady(node.storage, ready);
       const log = ready.log;
@@ -527,6 +553,25 @@ export class Cluster {
       safety?.onApply(id, index, entry);
     }
     this.syncTimer(node);
+  }
+
+  /** The answerBeforePersisting bug: the write reaches storage `ms` later, unless the node crashes first. */
+  private persistAfter(node: SimNode, ready: Ready, ms: number): void {
+    const incarnation = node.incarnation;
+    this.scheduler.schedule(this.now + ms, {
+      kind: 'call',
+      fn: () => {
+        if (node.incarnation !== incarnation) return; // crashed in between: the write is lost
+        const before = node.storage.log.length;
+        persistReady(node.storage, ready);
+        const log = ready.log;
+        if (log && log.from <= before) this.trace.add({ t: this.now, node: node.id, kind: 'truncate', index: log.from });
+        if (log && log.entries.length > 0) {
+          const term = log.entries[log.entries.length - 1]!.term;
+          this.trace.add({ t: this.now, node: node.id, kind: 'append', index: log.from, count: log.entries.length, term });
+        }
+      },
+    });
   }
 
   /** A safety violation stops the cluster, reported with its seed, event index and the trace before it. */

@@ -1,0 +1,386 @@
+import { parseLogText, parseStateMachineText, parseStorageText, RaftFileError } from '../lib/net/raftos-files';
+import { SafetyMonitor, SafetyViolation } from '../lib/raft/safety';
+import { KeyValueStateMachine } from '../lib/raft/state-machine';
+import type { HardState, LogEntry } from '../lib/raft/types';
+import { fail, partial, pass, taskResult, type Check, type TaskResult } from './checks';
+import { baseName, inferCluster, nodeOf, NODE_NUMBERS, show, splitLines, textOf, type SubmissionFiles } from './lab-files';
+
+/**
+ * Task 3 (replication) as the manual evaluates it, reasoned with Raft: the three nodes' raftos files are
+ * checked against the paper's Figure 3 with the same SafetyMonitor the simulator runs, and the writes the
+ * task files claim are looked for in the logs.
+ */
+
+export interface Task3Options {
+  /** Port of node 1 (default: from the raftos files' names, else 8000). */
+  readonly basePort?: number;
+}
+
+type Task3Line =
+  | { readonly kind: 'leader'; readonly leader: string | null; readonly line: number }
+  | { readonly kind: 'write'; readonly node: number; readonly line: number }
+  | { readonly kind: 'done-id' | 'done'; readonly line: number };
+
+interface Claim {
+  readonly node: number;
+  /** Line of "done writing data_id". */
+  readonly line: number;
+}
+
+interface NodeState {
+  readonly node: number;
+  readonly address: string;
+  log: readonly LogEntry[] | null;
+  storage: HardState | null;
+  stateMachine: Record<string, unknown> | null;
+}
+
+const KINDS = [
+  ['log', 'log'],
+  ['storage', 'storage'],
+  ['stateMachine', 'state_machine'],
+] as const;
+
+export function checkTask3(files: SubmissionFiles, options: Task3Options = {}): TaskResult {
+  const cluster = inferCluster(files, options.basePort);
+  const checks: Check[] = [];
+  const describe = (n: number) => `node ${n} (${cluster.addresses[n - 1]})`;
+  const nodes: NodeState[] = NODE_NUMBERS.map((node) => ({ node, address: cluster.addresses[node - 1]!, log: null, storage: null, stateMachine: null }));
+
+  // ---- t3.files and t3.parse ----
+  const missing: string[] = [];
+  const broken: string[] = [];
+  let present = 0;
+  let parsedOk = 0;
+  for (const n of nodes) {
+    for (const [field, ext] of KINDS) {
+      const name = `${baseName(n.address)}.${ext}`;
+      const text = textOf(files, name);
+      if (text === null) {
+        missing.push(name);
+        continue;
+      }
+      present++;
+      if (!text.ok) {
+        broken.push(`${name}${text.line === null ? '' : ` line ${text.line}`} ${text.problem}`);
+        continue;
+      }
+      try {
+        if (field === 'log') n.log = parseLogText(text.text, name).entries;
+        else if (field === 'storage') n.storage = parseStorageText(text.text, name);
+        else n.stateMachine = parseStateMachineText(text.text, name);
+        parsedOk++;
+      } catch (error) {
+        if (!(error instanceof RaftFileError)) throw error;
+        broken.push(`${error.message}: submit the file exactly as raftos wrote it`);
+      }
+    }
+  }
+  const claims: Claim[] = [];
+  const taskLines = new Map<number, Task3Line[]>();
+  const story: string[] = [];
+  for (const node of NODE_NUMBERS) {
+    const name = `task3_node${node}.txt`;
+    const text = textOf(files, name);
+    if (text === null) {
+      missing.push(name);
+      continue;
+    }
+    present++;
+    if (!text.ok) {
+      broken.push(`${name}${text.line === null ? '' : ` line ${text.line}`} ${text.problem}`);
+      continue;
+    }
+    const parsed = parseTask3File(splitLines(text.text), name);
+    if (typeof parsed === 'string') {
+      broken.push(parsed);
+      continue;
+    }
+    parsedOk++;
+    taskLines.set(node, parsed);
+    for (let i = 0; i < parsed.length; i++) {
+      const l = parsed[i]!;
+      if (l.kind === 'write' && l.node !== node) {
+        story.push(`${name} line ${l.line} says "LEADER -> ${l.node}", but node ${node}'s program writes its own NODE_ID ${node}: check NODE_ID in ${node}.py`);
+      }
+      if (l.kind === 'leader' && l.leader !== null && nodeOf(cluster, l.leader) === null) {
+        story.push(`${name} line ${l.line}: ${l.leader} is not a node of the cluster ${cluster.addresses.join(', ')}`);
+      }
+      if (l.kind === 'done-id') {
+        const prev = parsed[i - 1];
+        if (prev?.kind !== 'write') story.push(`${name} line ${l.line}: "done writing data_id" must follow "LEADER -> ${node}" (the program writes them around data_id.set())`);
+        else claims.push({ node, line: l.line });
+      }
+      if (l.kind === 'done' && parsed[i - 1]?.kind !== 'done-id') story.push(`${name} line ${l.line}: "done writing data" must follow "done writing data_id"`);
+    }
+  }
+  checks.push(partial('t3.files', 1, present, 12, missing.length === 0
+    ? 'all twelve files are present: each node\'s .log, .storage and .state_machine, and task3_node1-3.txt'
+    : `missing: ${missing.join(', ')}. Submit every file the lab produced (raftos writes .state_machine once a node applies an entry; remove old 127.0.0.1_* files before running Task 3, then keep the new ones)`));
+  checks.push(partial('t3.parse', 1, parsedOk, present, broken.length === 0
+    ? (present === 0 ? 'no file to read' : 'every file present parses')
+    : broken.join('\n')));
+  if (present === 0) {
+    for (const [id, pts] of [['t3.log-matching', 2], ['t3.state-machine', 1], ['t3.storage', 1], ['t3.writes', 2], ['t3.two-leaders', 1], ['t3.story', 1]] as const) {
+      checks.push(fail(id, pts, 'cannot check: none of the Task 3 files is in the submission'));
+    }
+    return taskResult(checks);
+  }
+
+  const withLog = nodes.filter((n): n is NodeState & { log: readonly LogEntry[] } => n.log !== null);
+  /** How many logs hold exactly this entry (same index and term). */
+  const holders = (index: number, term: number) => withLog.filter((n) => n.log[index - 1]?.term === term).length;
+  const majority = Math.floor(NODE_NUMBERS.length / 2) + 1;
+
+  // ---- t3.log-matching: Figure 3's Log Matching via the SafetyMonitor; divergent suffixes explained ----
+  const monitor = new SafetyMonitor();
+  const matching: string[] = [];
+  /** Nodes whose log the monitor could not take whole (it stopped at a violation). */
+  const untracked = new Set<number>();
+  for (const n of withLog) {
+    try {
+      monitor.onLogWrite(n.address, 1, n.log, false);
+    } catch (error) {
+      if (!(error instanceof SafetyViolation)) throw error;
+      untracked.add(n.node);
+      matching.push(`${error.detail}: two logs with an entry of the same index and term must be identical up to it (Log Matching); entries come only from the leader of that term`);
+    }
+  }
+  const notes: string[] = [];
+  const appliedUpTo = new Map<number, number>();
+  for (const n of nodes) {
+    if (n.log === null || n.stateMachine === null) continue;
+    const k = matchingPrefix(n.log, n.stateMachine);
+    if (k !== null) appliedUpTo.set(n.node, k);
+  }
+  const maxLen = Math.max(0, ...withLog.map((n) => n.log.length));
+  for (let i = 1; i <= maxLen; i++) {
+    const terms = new Map<number, string[]>();
+    for (const n of withLog) {
+      const e = n.log[i - 1];
+      if (e) terms.set(e.term, [...(terms.get(e.term) ?? []), n.address]);
+    }
+    if (terms.size < 2) continue;
+    const minority = [...terms].filter(([, who]) => who.length < majority);
+    const committedElsewhere = [...terms].some(([, who]) => who.length >= majority);
+    const used = minority.flatMap(([term, who]) => who.filter((a) => (appliedUpTo.get(nodeOf(cluster, a)!) ?? 0) >= i).map((a) => `${a} (term ${term})`));
+    const described = [...terms].map(([term, who]) => `${who.join(' and ')} term ${term}`).join(', ');
+    if (used.length > 0) {
+      matching.push(`logs conflict at index ${i} (${described}) and ${used.join(', ')} applied its entry there: only an entry stored on a majority can be committed and applied`);
+    } else {
+      notes.push(`index ${i} differs (${described}); allowed: ${committedElsewhere ? 'the minority entry' : 'no entry there'} was never committed, and Raft overwrites such entries when the node next hears from a leader`);
+    }
+  }
+  checks.push(matching.length === 0
+    ? pass('t3.log-matching', 2, `the logs agree (a shorter log is a prefix of a longer one)${notes.length > 0 ? `\nNote: ${notes.join('\n')}` : ''}`)
+    : fail('t3.log-matching', 2, matching.join('\n')));
+
+  // ---- t3.state-machine: each .state_machine is its log's prefix applied; applied entries are committed ----
+  const sm: string[] = [];
+  let smOk = 0;
+  let smTotal = 0;
+  for (const n of nodes) {
+    if (n.stateMachine === null || n.log === null) continue;
+    smTotal++;
+    const file = `${baseName(n.address)}.state_machine`;
+    const k = appliedUpTo.get(n.node);
+    if (k === undefined) {
+      sm.push(`${file} holds ${JSON.stringify(n.stateMachine)}, which is not the result of applying any prefix of ${baseName(n.address)}.log (a state machine applies log entries in order, from index 1)`);
+      continue;
+    }
+    let good = true;
+    for (let i = 1; i <= k && !untracked.has(n.node); i++) {
+      const e = n.log[i - 1]!;
+      try {
+        monitor.onApply(n.address, i, e);
+      } catch (error) {
+        if (!(error instanceof SafetyViolation)) throw error;
+        sm.push(`${error.detail} (State Machine Safety)`);
+        good = false;
+        break;
+      }
+    }
+    if (good && k > 0 && holders(k, n.log[k - 1]!.term) < majority) {
+      sm.push(`${file} includes index ${k} (term ${n.log[k - 1]!.term}), which only ${holders(k, n.log[k - 1]!.term)} of ${NODE_NUMBERS.length} logs hold: an entry is applied only once committed, i.e. stored on a majority`);
+      good = false;
+    }
+    if (good) smOk++;
+  }
+  checks.push(smTotal === 0
+    ? fail('t3.state-machine', 1, 'cannot check: no node has both a readable .log and .state_machine')
+    : partial('t3.state-machine', 1, smOk, smTotal, sm.length === 0
+      ? `each .state_machine equals its log's first entries applied in order (${nodes.filter((n) => appliedUpTo.has(n.node)).map((n) => `${n.address}: ${appliedUpTo.get(n.node)}`).join(', ')})`
+      : sm.join('\n')));
+
+  // ---- t3.storage: current term >= last log term; voted_for a member or null ----
+  const st: string[] = [];
+  let stOk = 0;
+  let stTotal = 0;
+  for (const n of nodes) {
+    if (n.storage === null) continue;
+    stTotal++;
+    const file = `${baseName(n.address)}.storage`;
+    const bad: string[] = [];
+    const last = n.log && n.log.length > 0 ? n.log[n.log.length - 1]!.term : null;
+    if (last !== null && n.storage.currentTerm < last) {
+      bad.push(`${file} has term ${n.storage.currentTerm}, below term ${last} of the last entry of its log: a node adopts a term before it stores entries of that term, and its term never goes down`);
+    }
+    if (n.storage.votedFor !== null && nodeOf(cluster, n.storage.votedFor) === null) {
+      bad.push(`${file} has voted_for ${JSON.stringify(n.storage.votedFor)}, which is not a node of the cluster (${cluster.addresses.join(', ')}) nor null`);
+    }
+    if (bad.length === 0) stOk++;
+    st.push(...bad);
+  }
+  checks.push(stTotal === 0
+    ? fail('t3.storage', 1, 'cannot check: no readable .storage file')
+    : partial('t3.storage', 1, stOk, stTotal, st.length === 0 ? 'each .storage term is at least its last log term, and voted_for is a node of the cluster or null' : st.join('\n')));
+
+  // ---- t3.writes: claimed writes are committed in the logs, one leader per term ----
+  // The manual's program writes data_id = its NODE_ID, so {"data_id": n} in term t says node n led term t.
+  const wr: string[] = [];
+  const authored: { node: number; term: number; index: number }[] = [];
+  const seenEntry = new Set<string>();
+  for (const n of withLog) {
+    n.log.forEach((e, i) => {
+      const author = authorOf(e);
+      const key = `${i + 1}:${e.term}:${author}`;
+      if (author === null || seenEntry.has(key)) return;
+      seenEntry.add(key);
+      authored.push({ node: author, term: e.term, index: i + 1 });
+    });
+  }
+  authored.sort((a, b) => a.term - b.term || a.index - b.index);
+  const termViolations = new Set<number>();
+  for (const a of authored) {
+    try {
+      monitor.onLeader(cluster.addresses[a.node - 1]!, a.term);
+    } catch (error) {
+      if (!(error instanceof SafetyViolation)) throw error;
+      if (error.property === 'Leader Completeness' && untracked.has(a.node)) {
+        // the monitor holds only part of this node's log (see t3.log-matching); nothing more to conclude
+      } else if (error.property === 'Election Safety') {
+        termViolations.add(a.term);
+        const others = authored.filter((b) => b.term === a.term && b.node !== a.node).map((b) => `{"data_id": ${b.node}} at index ${b.index}`);
+        wr.push(`term ${a.term} holds writes by two nodes: {"data_id": ${a.node}} at index ${a.index} and ${others.join(', ')}; each node writes its own NODE_ID, so two nodes led term ${a.term}, and Election Safety allows at most one leader per term`);
+      } else {
+        wr.push(`${error.detail} (${error.property}): a new leader's log holds every entry committed before it was elected`);
+      }
+    }
+    const h = holders(a.index, a.term);
+    const writer = withLog.find((n) => n.node === a.node);
+    if (h >= majority && writer && !untracked.has(writer.node) && writer.log[a.index - 1]?.term === a.term) {
+      try {
+        monitor.onCommit(writer.address, a.index, a.term);
+      } catch (error) {
+        if (!(error instanceof SafetyViolation)) throw error;
+        wr.push(`${error.detail} (${error.property})`);
+      }
+    }
+  }
+  let claimsOk = 0;
+  for (const c of claims) {
+    const entries = authored.filter((a) => a.node === c.node);
+    const committed = entries.find((a) => holders(a.index, a.term) >= majority);
+    const where = `task3_node${c.node}.txt line ${c.line} says "done writing data_id"`;
+    if (entries.length === 0) {
+      wr.push(`${where}, but no log holds {"data_id": ${c.node}}: a write is done only once it is in the logs of a majority`);
+    } else if (!committed) {
+      const e = entries[0]!;
+      wr.push(`${where}, but {"data_id": ${c.node}} (index ${e.index}, term ${e.term}) is in only ${holders(e.index, e.term)} of ${NODE_NUMBERS.length} logs: set() returns only once the entry is committed on a majority`);
+    } else if (!termViolations.has(committed.term)) {
+      claimsOk++;
+    }
+  }
+  if (claims.length === 0) {
+    checks.push(fail('t3.writes', 2, 'no task3_nodeN.txt shows a finished write ("LEADER -> n" then "done writing data_id"): let each leader\'s program finish data_id.set() before stopping anything'));
+  } else {
+    const claimed = claims.map((c) => {
+      const e = authored.find((a) => a.node === c.node && holders(a.index, a.term) >= majority);
+      return e ? `node ${c.node}'s {"data_id": ${c.node}} at index ${e.index}, term ${e.term}` : `node ${c.node}'s write`;
+    });
+    checks.push(wr.length === 0
+      ? pass('t3.writes', 2, `every write the task files claim is committed in the logs, one leader per term: ${claimed.join('; ')}`)
+      : partial('t3.writes', 2, wr.length === 0 ? claimsOk : Math.min(claimsOk, claims.length - 1), claims.length, wr.join('\n')));
+  }
+
+  // ---- t3.two-leaders: two different leaders wrote, as the manual expects ----
+  const writers = [...new Set(authored.filter((a) => holders(a.index, a.term) >= majority && !termViolations.has(a.term)).map((a) => a.node))];
+  checks.push(writers.length >= 2
+    ? pass('t3.two-leaders', 1, `${writers.length} different leaders wrote: ${writers.map(describe).join(', ')}`)
+    : fail('t3.two-leaders', 1, writers.length === 1
+      ? `only ${describe(writers[0]!)} wrote a committed entry: after the first leader writes and stops, keep the other two nodes running until the next leader writes its own NODE_ID`
+      : 'no committed write by any leader: the leader\'s program must set data_id to its NODE_ID'));
+
+  // ---- t3.story: the task files agree with the logs ----
+  for (const [node, lines] of taskLines) {
+    const seq: number[] = [];
+    for (const l of lines) {
+      if (l.kind !== 'leader' || l.leader === null) continue;
+      const m = nodeOf(cluster, l.leader);
+      if (m === null || seq.includes(m)) continue;
+      seq.push(m);
+    }
+    for (let i = 0; i < seq.length; i++) {
+      for (let j = i + 1; j < seq.length; j++) {
+        const ti = Math.min(...authored.filter((a) => a.node === seq[i]).map((a) => a.term));
+        const tj = Math.min(...authored.filter((a) => a.node === seq[j]).map((a) => a.term));
+        if (Number.isFinite(ti) && Number.isFinite(tj) && ti > tj) {
+          story.push(`task3_node${node}.txt shows ${cluster.addresses[seq[i]! - 1]} leading before ${cluster.addresses[seq[j]! - 1]}, but their writes are in terms ${ti} and ${tj}: terms only grow, so the later leader has the higher term`);
+        }
+      }
+    }
+  }
+  checks.push(story.length === 0
+    ? pass('t3.story', 1, 'the task files agree with the logs: each node names itself, and leaders appear in the order of their terms')
+    : fail('t3.story', 1, story.slice(0, 6).join('\n') + (story.length > 6 ? `\n(and ${story.length - 6} more)` : '')));
+
+  return taskResult(checks);
+}
+
+function parseTask3File(lines: readonly string[], name: string): Task3Line[] | string {
+  const out: Task3Line[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    const no = i + 1;
+    let m: RegExpExecArray | null;
+    if ((m = /^LEADER => (None|[^\s:]+:\d{1,5})$/.exec(line))) out.push({ kind: 'leader', leader: m[1] === 'None' ? null : m[1]!, line: no });
+    else if ((m = /^LEADER -> (\d+)$/.exec(line))) out.push({ kind: 'write', node: Number(m[1]), line: no });
+    else if (line === 'done writing data_id') out.push({ kind: 'done-id', line: no });
+    else if (line === 'done writing data') out.push({ kind: 'done', line: no });
+    else {
+      return `${name} line ${no}: ${show(lines[i]!)} is not a line the program writes (expected "LEADER => <address|None>", "LEADER -> n", "done writing data_id" or "done writing data"); keep the f.write() statements as the manual gives them`;
+    }
+  }
+  return out;
+}
+
+/** The node whose program wrote this entry: the manual's program sets data_id to its NODE_ID. */
+function authorOf(entry: LogEntry): number | null {
+  const c = entry.command;
+  if (c === null) return null;
+  const keys = Object.keys(c);
+  if (keys.length !== 1 || keys[0] !== 'data_id') return null;
+  const v = c['data_id'];
+  return typeof v === 'number' && (NODE_NUMBERS as readonly number[]).includes(v) ? v : null;
+}
+
+/** The shortest prefix of `log` whose entries, applied in order, give `state`; null if none does. */
+function matchingPrefix(log: readonly LogEntry[], state: Record<string, unknown>): number | null {
+  const target = canonical(state);
+  const sm = new KeyValueStateMachine();
+  if (canonical(sm.toJSON()) === target) return 0;
+  for (let i = 0; i < log.length; i++) {
+    sm.apply(log[i]!.command);
+    if (canonical(sm.toJSON()) === target) return i + 1;
+  }
+  return null;
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

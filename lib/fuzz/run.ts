@@ -1,0 +1,229 @@
+import type { RaftRules } from '../raft/rules';
+import type { Command, NodeId } from '../raft/types';
+import { Cluster, InvariantViolation, type ClusterBugs } from '../sim/cluster';
+import type { TraceLevel } from '../sim/trace';
+import { calmPhase, networkFor, type Fault, type Schedule } from './schedule';
+
+/**
+ * One seed = one whole run: a cluster in virtual time under the schedule's faults with clients writing all
+ * along and the safety monitor checking every event; then every fault is lifted (links healed, calm network,
+ * crashed nodes restarted) and liveness is checked: within a bounded virtual time a leader is elected and every
+ * write acknowledged to a client is committed and applied on every node.
+ */
+
+export interface RunOptions {
+  /** Replace some of Figure 2's rules (the bug zoo). */
+  readonly rules?: Partial<RaftRules>;
+  readonly bugs?: ClusterBugs;
+  /** Default 'off' (fastest); 'all' to report or plot a failing seed. */
+  readonly trace?: TraceLevel;
+  /** Virtual ms allowed after the heal for the liveness check. Default 10,000. */
+  readonly livenessBoundMs?: number;
+}
+
+export type Failure =
+  | {
+      readonly kind: 'safety';
+      readonly property: string;
+      readonly detail: string;
+      readonly eventIndex: number;
+      readonly time: number;
+      readonly message: string;
+    }
+  | { readonly kind: 'liveness'; readonly detail: string; readonly time: number }
+  /** The library threw something other than a safety violation: a bug too. */
+  | { readonly kind: 'error'; readonly detail: string; readonly time: number };
+
+export interface RunResult {
+  readonly schedule: Schedule;
+  readonly failure: Failure | null;
+  /** Client writes a leader accepted, and how many of them were acknowledged (applied on that leader). */
+  readonly proposed: number;
+  readonly acknowledged: number;
+  /** Virtual time at which the liveness check was satisfied (or gave up). */
+  readonly endTime: number;
+  readonly cluster: Cluster;
+}
+
+interface Write {
+  readonly node: NodeId;
+  readonly index: number;
+  readonly term: number;
+  readonly command: Command;
+}
+
+export const defaultLivenessBoundMs = 10_000;
+
+export function runSchedule(schedule: Schedule, options: RunOptions = {}): RunResult {
+  const cluster = new Cluster({
+    nodes: schedule.nodes,
+    seed: schedule.seed,
+    network: networkFor(calmPhase),
+    preVote: schedule.preVote,
+    checkQuorum: schedule.checkQuorum,
+    leaderNoop: schedule.leaderNoop,
+    trace: options.trace ?? 'off',
+    ...(options.rules ? { rules: options.rules } : {}),
+    ...(options.bugs ? { bugs: options.bugs } : {}),
+  });
+  const ids = cluster.ids;
+  for (const fault of schedule.faults) cluster.at(fault.at, () => applyFault(cluster, ids, fault));
+
+  const writes: Write[] = [];
+  let n = 0;
+  let known: NodeId | null = null; // the sticky client's idea of the leader
+  const client = (): void => {
+    if (cluster.now >= schedule.durationMs) return;
+    const command = { w: n++ };
+    const p = cluster.propose(command, schedule.client === 'sticky' && known !== null ? known : undefined);
+    if (!p.accepted && schedule.client === 'sticky') {
+      known = p.leaderId !== null && cluster.isAlive(p.leaderId) ? p.leaderId : cluster.leader();
+    } else if (p.accepted) {
+      known = p.node;
+    }
+    if (p.accepted) writes.push({ node: p.node, index: p.index, term: p.term, command });
+    cluster.after(schedule.proposeEveryMs, client);
+  };
+  cluster.after(schedule.proposeEveryMs, client);
+
+  const result = (failure: Failure | null): RunResult => ({
+    schedule,
+    failure,
+    proposed: writes.length,
+    acknowledged: writes.filter((w) => isApplied(cluster, w.node, w)).length,
+    endTime: cluster.now,
+    cluster,
+  });
+
+  try {
+    cluster.runUntilTime(schedule.durationMs);
+    // Lift every fault.
+    cluster.heal();
+    cluster.setNetwork(networkFor(calmPhase));
+    for (const id of ids) if (!cluster.isAlive(id)) cluster.restart(id);
+    const failure = checkLiveness(cluster, writes, options.livenessBoundMs ?? defaultLivenessBoundMs);
+    return result(failure);
+  } catch (error) {
+    if (error instanceof InvariantViolation) {
+      return result({
+        kind: 'safety',
+        property: error.property,
+        detail: error.detail,
+        eventIndex: error.eventIndex,
+        time: error.time,
+        message: error.message,
+      });
+    }
+    return result({ kind: 'error', detail: error instanceof Error ? error.message : String(error), time: cluster.now });
+  }
+}
+
+function isApplied(cluster: Cluster, id: NodeId, w: Write): boolean {
+  const entry = cluster.appliedAt(id, w.index);
+  if (entry === undefined || entry.term !== w.term) return false;
+  // In the simulator an entry carries the very object the client proposed; compare by value only otherwise.
+  return entry.command === w.command || JSON.stringify(entry.command) === JSON.stringify(w.command);
+}
+
+/**
+ * A client writes a probe to whoever leads, and again whenever that leader is gone (Figure 2's leaders commit
+ * earlier terms' entries only with one of their own), until the latest probe is applied on every node; then every
+ * acknowledged write must be applied on every node too.
+ */
+function checkLiveness(cluster: Cluster, writes: readonly Write[], boundMs: number): Failure | null {
+  const ids = cluster.ids;
+  let probe: Write | null = null;
+  let probes = 0;
+  let stop = false;
+  const prober = (): void => {
+    if (stop) return;
+    const core = probe ? cluster.raft(probe.node) : null;
+    const stale = !probe || !core || core.role !== 'leader' || core.currentTerm !== probe.term;
+    if (stale) {
+      const command = { probe: probes++ };
+      const p = cluster.propose(command);
+      if (p.accepted) probe = { node: p.node, index: p.index, term: p.term, command };
+    }
+    cluster.after(50, prober);
+  };
+  prober();
+  const everywhere = (w: Write): boolean => ids.every((id) => isApplied(cluster, id, w));
+  const done = cluster.runUntil(
+    () => probe !== null && ids.every((id) => (cluster.raft(id)?.lastApplied ?? 0) >= probe!.index) && everywhere(probe),
+    { timeout: boundMs },
+  );
+  stop = true;
+  if (!done) {
+    const states = ids
+      .map((id) => {
+        const c = cluster.raft(id)!;
+        return `${id} ${c.role} term ${c.currentTerm} votedFor ${c.votedFor ?? '-'} commit ${c.commitIndex}/${c.lastIndex}`;
+      })
+      .join('; ');
+    const leader = cluster.leader();
+    return {
+      kind: 'liveness',
+      detail:
+        `${boundMs} virtual ms after the heal, ${leader === null ? 'no leader was elected' : `leader ${leader} has not committed a write on every node`}` +
+        ` (${states})`,
+      time: cluster.now,
+    };
+  }
+  for (const w of writes) {
+    if (!isApplied(cluster, w.node, w)) continue; // never acknowledged
+    const missing = ids.filter((id) => !isApplied(cluster, id, w));
+    if (missing.length > 0) {
+      return {
+        kind: 'liveness',
+        detail: `write ${JSON.stringify(w.command)} acknowledged by ${w.node} at index ${w.index} (term ${w.term}) is not applied on ${missing.join(', ')}`,
+        time: cluster.now,
+      };
+    }
+  }
+  return null;
+}
+
+function applyFault(cluster: Cluster, ids: readonly NodeId[], fault: Fault): void {
+  switch (fault.kind) {
+    case 'crash':
+      cluster.crash(ids[fault.node]!);
+      break;
+    case 'restart':
+      cluster.restart(ids[fault.node]!);
+      break;
+    case 'crash-leader': {
+      const leader = cluster.leader();
+      if (leader === null) break;
+      cluster.crash(leader);
+      cluster.after(fault.downMs, () => cluster.restart(leader));
+      break;
+    }
+    case 'partition':
+      cluster.partition(...fault.groups.map((g) => g.map((i) => ids[i]!)));
+      break;
+    case 'cut':
+      cluster.cutLink(ids[fault.from]!, ids[fault.to]!);
+      break;
+    case 'clog':
+      cluster.cutLink(ids[fault.node]!, ids[fault.peer]!);
+      cluster.cutLink(ids[fault.peer]!, ids[fault.node]!);
+      break;
+    case 'unclog':
+      cluster.restoreLink(ids[fault.node]!, ids[fault.peer]!);
+      cluster.restoreLink(ids[fault.peer]!, ids[fault.node]!);
+      break;
+    case 'heal':
+      cluster.heal();
+      break;
+    case 'isolate-leader': {
+      const leader = cluster.leader();
+      if (leader === null) break;
+      cluster.disconnect(leader);
+      cluster.after(fault.forMs, () => cluster.connect(leader));
+      break;
+    }
+    case 'network':
+      cluster.setNetwork(networkFor(fault.phase));
+      break;
+  }
+}

@@ -1,0 +1,171 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkTask2, checkTask3, formatChecklist, gradeSubmission, type SubmissionFiles } from '../grading';
+import { runLabInSim } from '../lib/lab/sim-lab';
+
+const datasets = path.join(__dirname, '..', 'datasets', 'submissions');
+const manualDir = path.join(datasets, 'manual-example', 'PES120180XXXX');
+
+interface Expected {
+  readonly description: string;
+  readonly error?: string;
+  readonly task2?: { readonly score: number; readonly failed: readonly string[] };
+  readonly task3?: { readonly score: number; readonly failed: readonly string[] };
+}
+
+function readFolder(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const name of fs.readdirSync(dir)) if (name !== 'EXPECTED.json') files.set(name, fs.readFileSync(path.join(dir, name), 'utf8'));
+  return files;
+}
+
+function failedIds(r: { checks: readonly { id: string; passed: boolean }[] }): string[] {
+  return r.checks.filter((c) => !c.passed).map((c) => c.id);
+}
+
+describe('grading: every dataset submission gets the verdict in its EXPECTED.json', () => {
+  const names = fs.readdirSync(datasets).sort();
+  it('has the manual example, lab-made and crafted broken submissions', () => {
+    assert.ok(names.includes('manual-example'));
+    assert.ok(names.some((n) => n.startsWith('lab-real')));
+    assert.ok(names.some((n) => n.startsWith('lab-sim')));
+    assert.ok(names.filter((n) => n.startsWith('broken-')).length >= 10);
+  });
+  for (const name of names) {
+    const expected = JSON.parse(fs.readFileSync(path.join(datasets, name, 'EXPECTED.json'), 'utf8')) as Expected;
+    it(`${name}: ${expected.description}`, async () => {
+      const grade = await gradeSubmission(path.join(datasets, name));
+      if (expected.error !== undefined) {
+        assert.match(grade.error ?? '', new RegExp(expected.error));
+        return;
+      }
+      assert.equal(grade.error, undefined);
+      for (const task of ['task2', 'task3'] as const) {
+        const result = grade.tasks[task]!;
+        const want = expected[task]!;
+        assert.deepEqual(failedIds(result), want.failed, `${task} failed checks\n${formatChecklist(result)}`);
+        assert.equal(result.score, want.score, `${task} score\n${formatChecklist(result)}`);
+        assert.equal(result.passed, want.failed.length === 0);
+        assert.equal(result.max, 10);
+      }
+    });
+  }
+});
+
+describe('grading: the checks reason with Raft', () => {
+  const manual = () => readFolder(manualDir);
+
+  it("the manual's example gets full marks, from in-memory files as a notebook would pass them", () => {
+    const files = manual();
+    const t2 = checkTask2(files);
+    const t3 = checkTask3(files);
+    assert.equal(t2.score, t2.max);
+    assert.equal(t3.score, t3.max);
+    assert.ok(t2.checks.some((c) => c.id === 't2.programs'), 'programs are graded when present');
+    files.delete('1.py');
+    files.delete('2.py');
+    files.delete('3.py');
+    assert.ok(!checkTask2(files).checks.some((c) => c.id === 't2.programs'), 'and skipped for a notebook without them');
+    assert.equal(checkTask2(files, { programs: true }).checks.find((c) => c.id === 't2.programs')!.passed, false);
+  });
+
+  it('"LEADER IS NOW NODE n" alone proves nothing; a node\'s own "LEADER => <own address>" does', () => {
+    const files = manual();
+    files.set('task2_node3.txt', 'LEADER => None\nLEADER IS NOW NODE 3\n');
+    const r = checkTask2(files);
+    assert.deepEqual(failedIds(r), ['t2.reelection']);
+    const first = r.checks.find((c) => c.id === 't2.first-leader')!;
+    assert.match(first.message, /node 1 \(127\.0\.0\.1:8000\) led/);
+    assert.match(first.message, /node 3 \(127\.0\.0\.1:8002\) appears as leader in other files/);
+  });
+
+  it('a leader that comes back after another is reported with file and line', () => {
+    const files = manual();
+    files.set('task2_node2.txt', 'LEADER => 127.0.0.1:8002\nLEADER => 127.0.0.1:8000\nLEADER => 127.0.0.1:8002\nLEADER => None\nLEADER => None\n');
+    const c = checkTask2(files).checks.find((x) => x.id === 't2.consistent')!;
+    assert.equal(c.passed, false);
+    assert.match(c.message, /task2_node2\.txt line 3: 127\.0\.0\.1:8002 leads again/);
+  });
+
+  it('an address outside the cluster and a wrong NODE_ID are named', () => {
+    const files = manual();
+    files.set('task2_node2.txt', 'LEADER => 127.0.0.1:9000\nLEADER IS NOW NODE 3\nLEADER => None\nLEADER => None\n');
+    const c = checkTask2(files).checks.find((x) => x.id === 't2.consistent')!;
+    assert.match(c.message, /task2_node2\.txt line 1: 127\.0\.0\.1:9000 is not a node of the cluster/);
+    assert.match(c.message, /task2_node2\.txt line 2 says "LEADER IS NOW NODE 3", but node 2's program writes its own NODE_ID 2/);
+  });
+
+  it('a broken log line is reported by file and line, and the other files are still graded', () => {
+    const files = manual();
+    files.set('127.0.0.1_8000.log', '\n{"term": 1, "command": {"data_id": 1}}\n');
+    const r = checkTask3(files);
+    assert.deepEqual(failedIds(r), ['t3.parse']);
+    assert.match(r.checks.find((c) => c.id === 't3.parse')!.message, /127\.0\.0\.1_8000\.log line 1: empty line/);
+    // Without a third readable log, a write held by two logs is still on a majority of the cluster.
+    files.set('127.0.0.1_8001.log', '{"term": 1, "command": {"data_id": 1}}\n{"term": 10, "command": {"data_id": 3}\n');
+    const r2 = checkTask3(files);
+    assert.match(r2.checks.find((c) => c.id === 't3.parse')!.message, /127\.0\.0\.1_8001\.log line 2: not valid JSON/);
+    assert.match(r2.checks.find((c) => c.id === 't3.writes')!.message, /in only 1 of 3 logs/);
+  });
+
+  it('a conflicting, never-applied entry on a minority is explained, not failed (Raft overwrites it)', () => {
+    const files = manual();
+    // 8000 appended {"data_id": 1} again in term 2 and stopped before anyone else stored it.
+    files.set('127.0.0.1_8000.log', '{"term": 1, "command": {"data_id": 1}}\n{"term": 2, "command": {"data_id": 1}}\n');
+    files.set('127.0.0.1_8000.storage', '{"term": 2, "voted_for": "127.0.0.1:8000"}');
+    const r = checkTask3(files);
+    assert.deepEqual(failedIds(r), []);
+    assert.match(r.checks.find((c) => c.id === 't3.log-matching')!.message, /index 2 differs .* never committed/);
+    // ... but if that node applied it, State Machine Safety is broken.
+    files.set('127.0.0.1_8000.state_machine', '{"data_id": 1}');
+    files.set('127.0.0.1_8000.log', '{"term": 1, "command": {"data_id": 2}}\n');
+    const bad = checkTask3(files);
+    assert.ok(failedIds(bad).includes('t3.log-matching'));
+  });
+
+  it('an applied entry held by only one log cannot have been committed', () => {
+    const files = manual();
+    files.set('127.0.0.1_8002.log', '{"term": 1, "command": {"data_id": 1}}\n{"term": 10, "command": {"data_id": 3}}\n{"term": 11, "command": {"data_id": 3}}\n');
+    files.set('127.0.0.1_8002.state_machine', '{"data_id": 3}');
+    files.set('127.0.0.1_8002.storage', '{"term": 11, "voted_for": "127.0.0.1:8002"}');
+    assert.deepEqual(failedIds(checkTask3(files)), [], 'the shortest matching prefix is index 2, which is committed');
+    files.set('127.0.0.1_8002.log', '{"term": 1, "command": {"data_id": 1}}\n{"term": 11, "command": {"data_id": 3}}\n');
+    files.set('127.0.0.1_8001.log', '{"term": 1, "command": {"data_id": 1}}\n');
+    files.set('127.0.0.1_8001.state_machine', '{"data_id": 1}');
+    const r = checkTask3(files);
+    assert.match(r.checks.find((c) => c.id === 't3.state-machine')!.message, /only 1 of 3 logs hold: an entry is applied only once committed/);
+    assert.match(r.checks.find((c) => c.id === 't3.writes')!.message, /is in only 1 of 3 logs/);
+  });
+
+  it('a later leader missing an entry committed before it was elected breaks Leader Completeness', () => {
+    const files = manual();
+    files.set('127.0.0.1_8001.log', '{"term": 1, "command": {"data_id": 1}}\n{"term": 10, "command": {"data_id": 3}}\n');
+    files.set('127.0.0.1_8002.log', '{"term": 10, "command": {"data_id": 3}}\n');
+    files.set('127.0.0.1_8002.state_machine', '{"data_id": 3}');
+    const r = checkTask3(files);
+    assert.ok(failedIds(r).includes('t3.log-matching'));
+    assert.match(r.checks.find((c) => c.id === 't3.writes')!.message, /Leader Completeness/);
+  });
+
+  it('formatChecklist prints each check, its points and what to fix', () => {
+    const files = manual();
+    files.delete('task3_node2.txt');
+    const text = formatChecklist(checkTask3(files), 'Task 3');
+    assert.match(text, /^Task 3\n/);
+    assert.match(text, /\[ \] t3\.files +0\.5\/1 +missing: task3_node2\.txt/);
+    assert.match(text, /\[x\] t3\.log-matching +2\/2/);
+    assert.match(text, /Score: 9\.5\/10$/);
+  });
+
+  for (const seed of [3, 4, 5]) {
+    it(`a simulated lab run (seed ${seed}) gets full marks on the artifact checks`, async () => {
+      const files = new Map<string, string>();
+      for (const task of [2, 3] as const) for (const [name, text] of (await runLabInSim(task, { seed })).files) files.set(name, text);
+      const t2 = checkTask2(files as SubmissionFiles);
+      const t3 = checkTask3(files);
+      assert.equal(t2.score, t2.max, formatChecklist(t2));
+      assert.equal(t3.score, t3.max, formatChecklist(t3));
+    });
+  }
+});

@@ -1,0 +1,231 @@
+import { strict as assert } from 'node:assert';
+import { Cluster, Replicated, ReplicatedDict, SimNode, runVirtual } from '../lib';
+import { checkLinearizability, type KvOperation } from '../lib/check/linearizability';
+import { runKvWorkload, type KvFault } from '../lib/check/kv-workload';
+
+const put = (client: number, key: string, value: string, call: number, ret?: number): KvOperation => ({ client, op: 'put', key, value, call, return: ret });
+const get = (client: number, key: string, value: string | null, call: number, ret?: number): KvOperation => ({ client, op: 'get', key, value, call, return: ret });
+const append = (client: number, key: string, value: string, call: number, ret?: number): KvOperation => ({ client, op: 'append', key, value, call, return: ret });
+
+function assertIllegal(history: KvOperation[], key: string): string {
+  const r = checkLinearizability(history);
+  assert.equal(r.result, 'illegal', `expected a violation, got ${JSON.stringify(r)}`);
+  if (r.result !== 'illegal') throw new Error('unreachable');
+  assert.equal(r.failure.key, key);
+  return r.failure.explanation;
+}
+
+function assertOk(history: KvOperation[]): void {
+  const r = checkLinearizability(history);
+  assert.equal(r.result, 'ok', r.result === 'illegal' ? r.failure.explanation : JSON.stringify(r));
+}
+
+describe('linearizability checker: histories it must reject', () => {
+  it('stale read: a get after a completed put returns the older value', () => {
+    const text = assertIllegal([put(1, 'x', 'a', 0, 10), put(1, 'x', 'b', 20, 30), get(2, 'x', 'a', 40, 50)], 'x');
+    assert.match(text, /get\(x\) -> "a"/);
+    assert.match(text, /These 3 operations/);
+  });
+
+  it('lost write: a completed put is never seen, an earlier value comes back', () => {
+    assertIllegal([put(1, 'x', 'a', 0, 5), put(2, 'x', 'b', 10, 15), get(3, 'x', null, 20, 25)], 'x');
+    assertIllegal([put(1, 'x', 'a', 0, 5), get(3, 'x', null, 20, 25)], 'x');
+  });
+
+  it('read-your-write violated: a client does not see its own completed put', () => {
+    assertIllegal([put(1, 'y', 'old', 0, 5), put(2, 'y', 'mine', 10, 20), get(2, 'y', 'old', 21, 22)], 'y');
+  });
+
+  it('out of order: two reads see two writes in opposite orders', () => {
+    // Writes a and b overlap, so either order is fine, but not both at once.
+    assertIllegal([
+      put(1, 'z', 'a', 0, 100), put(2, 'z', 'b', 0, 100),
+      get(3, 'z', 'a', 110, 120), get(3, 'z', 'b', 130, 140), get(4, 'z', 'a', 150, 160),
+    ], 'z');
+  });
+
+  it('a value nobody wrote', () => {
+    assertIllegal([put(1, 'x', 'a', 0, 10), get(2, 'x', 'q', 20, 30)], 'x');
+  });
+
+  it('appends out of order or lost', () => {
+    assertIllegal([append(1, 'l', 'a', 0, 10), append(2, 'l', 'b', 20, 30), get(3, 'l', 'ba', 40, 50)], 'l');
+    assertIllegal([append(1, 'l', 'a', 0, 10), append(2, 'l', 'b', 20, 30), get(3, 'l', 'b', 40, 50)], 'l');
+  });
+
+  it('a timed-out put may take effect late, but not before its call', () => {
+    assertIllegal([get(2, 'x', 'late', 0, 10), put(1, 'x', 'late', 20)], 'x');
+  });
+
+  it('finds the one bad key among independent good ones, and explains with a minimal subset', () => {
+    const history: KvOperation[] = [];
+    for (let k = 0; k < 20; k++) {
+      history.push(put(k, `k${k}`, `v${k}`, k * 10, k * 10 + 5), get(k + 100, `k${k}`, `v${k}`, k * 10 + 6, k * 10 + 8));
+    }
+    history.push(put(1, 'k7', 'w', 500, 510), get(2, 'k7', 'v7', 520, 530), get(3, 'k3', 'v3', 540, 550));
+    const r = checkLinearizability(history);
+    assert.equal(r.result, 'illegal');
+    if (r.result !== 'illegal') return;
+    assert.equal(r.failure.key, 'k7');
+    assert.deepEqual([...r.failure.minimal!].sort((a, b) => a - b), [history.findIndex((o) => o.op === 'put' && o.key === 'k7' && o.value === 'v7'), 40, 41]);
+  });
+});
+
+describe('linearizability checker: histories it must accept', () => {
+  it('sequential history', () => {
+    assertOk([get(1, 'x', null, 0, 1), put(1, 'x', 'a', 2, 3), get(2, 'x', 'a', 4, 5), put(2, 'x', 'b', 6, 7), get(1, 'x', 'b', 8, 9)]);
+  });
+
+  it('concurrent overlapping operations may take effect in either order', () => {
+    assertOk([put(1, 'x', 'a', 0, 100), put(2, 'x', 'b', 10, 90), get(3, 'x', 'a', 20, 30), get(4, 'x', 'b', 95, 120)]);
+    assertOk([put(1, 'x', 'a', 0, 100), get(3, 'x', null, 5, 6), get(4, 'x', 'a', 50, 60), get(5, 'x', 'a', 101, 102)]);
+  });
+
+  it('operations that touch (one returns when the next is called) count as concurrent', () => {
+    assertOk([put(1, 'x', 'a', 0, 10), get(2, 'x', null, 10, 20)]);
+  });
+
+  it('timed-out operations: a put with no return may take effect late or never', () => {
+    assertOk([put(1, 'x', 'a', 0, 10), put(2, 'x', 'lost', 20), get(3, 'x', 'a', 30, 40)]);
+    assertOk([put(1, 'x', 'a', 0, 10), put(2, 'x', 'late', 20), get(3, 'x', 'a', 30, 40), get(3, 'x', 'late', 1000, 1001)]);
+    assertOk([get(1, 'x', 'zzz', 0)]); // a get that never returned says nothing
+  });
+
+  it('appends', () => {
+    assertOk([append(1, 'l', 'a', 0, 10), append(2, 'l', 'b', 5, 30), get(3, 'l', 'ba', 31, 40)]);
+  });
+
+  it('bounded work: past maxSteps the answer is unknown, not a guess', () => {
+    // Many overlapping writes and reads of one key: a large search space.
+    const history: KvOperation[] = [];
+    for (let i = 0; i < 40; i++) history.push(put(i, 'x', `v${i}`, 0, 1000));
+    for (let i = 0; i < 40; i++) history.push(get(100 + i, 'x', `v${39 - i}`, 0, 1000));
+    history.push(get(200, 'x', 'nobody', 1001, 1002));
+    const r = checkLinearizability(history, { maxSteps: 1000 });
+    assert.equal(r.result, 'unknown');
+    if (r.result === 'unknown') assert.match(r.reason, /1000 steps/);
+  });
+
+  it('refuses malformed operations with a clear error', () => {
+    assert.throws(() => checkLinearizability([put(1, 'x', 'a', 10, 5)]), /history\[0\]\.return \(5\) must be .* not before its call \(10\)/);
+    assert.throws(() => checkLinearizability([{ client: 1, op: 'cas' as 'put', key: 'x', value: 'a', call: 0, return: 1 }]), /history\[0\]\.op/);
+  });
+});
+
+/** Seeds per fault mix; every history must be linearizable. */
+const SEEDS = 40;
+const mixes: { name: string; faults: KvFault[]; nodes: number }[] = [
+  { name: 'no faults', faults: [], nodes: 3 },
+  { name: 'partitions', faults: ['partitions'], nodes: 3 },
+  { name: 'crashes and restarts', faults: ['crashes'], nodes: 3 },
+  { name: 'an unreliable network', faults: ['unreliable'], nodes: 3 },
+  { name: 'all of them, 5 nodes', faults: ['partitions', 'crashes', 'unreliable'], nodes: 5 },
+];
+
+describe('the key/value store over the simulated cluster is linearizable (reads through the log)', () => {
+  for (const mix of mixes) {
+    it(`${SEEDS} seeds under ${mix.name}`, async () => {
+      let ops = 0;
+      let unknown = 0;
+      for (let seed = 1; seed <= SEEDS; seed++) {
+        const run = await runKvWorkload({ seed, faults: mix.faults, nodes: mix.nodes });
+        const r = checkLinearizability(run.history);
+        assert.equal(r.result, 'ok', `seed ${seed}: ${r.result === 'illegal' ? r.failure.explanation : JSON.stringify(r)}`);
+        assert.ok(run.stats.completed > 20, `seed ${seed}: clients made progress (${run.stats.completed} operations completed)`);
+        ops += run.history.length;
+        unknown += run.stats.unknown;
+      }
+      assert.ok(ops > SEEDS * 40);
+      if (mix.faults.includes('crashes') || mix.faults.includes('partitions')) assert.ok(unknown > 0, 'faults leave some operations with an unknown outcome');
+    });
+  }
+
+  it('the same seed gives the same history', async () => {
+    const a = await runKvWorkload({ seed: 9, faults: ['partitions', 'crashes', 'unreliable'] });
+    const b = await runKvWorkload({ seed: 9, faults: ['partitions', 'crashes', 'unreliable'] });
+    assert.deepEqual(a.history, b.history);
+  });
+});
+
+describe('findings: what in the library is not linearizable', () => {
+  it('Replicated.get() on a leader cut off from the majority serves a stale read', async () => {
+    const cluster = new Cluster({ seed: 3, trace: 'off' });
+    assert.ok(cluster.runUntil((c) => c.leader() !== null, { timeout: 5000 }));
+    const old = cluster.leader()!;
+    const history: KvOperation[] = [];
+    const x = (id: string) => new Replicated<string>('x', { node: new SimNode(cluster, id) });
+    let t = cluster.now;
+    await x(old).set('1');
+    history.push(put(1, 'x', '1', t, cluster.now));
+    cluster.partition([old], cluster.ids.filter((id) => id !== old));
+    assert.ok(cluster.runUntil((c) => c.leaders().some((l) => l.id !== old), { timeout: 5000 }));
+    const fresh = cluster.leaders().find((l) => l.id !== old)!.id;
+    t = cluster.now;
+    await x(fresh).set('2');
+    history.push(put(1, 'x', '2', t, cluster.now));
+    cluster.runFor(10);
+    t = cluster.now;
+    const stale = await x(old).get(); // old still believes it leads (no CheckQuorum)
+    history.push(get(2, 'x', stale, t, cluster.now));
+    assert.equal(stale, '1');
+    assertIllegal(history, 'x');
+  });
+
+  it('the random workload with leader-local reads (Replicated.get) is caught by the checker', async () => {
+    let caught = 0;
+    for (let seed = 1; seed <= 10; seed++) {
+      const run = await runKvWorkload({ seed, faults: ['partitions', 'crashes', 'unreliable'], reads: 'leader-local' });
+      if (checkLinearizability(run.history).result === 'illegal') caught++;
+    }
+    assert.ok(caught > 0, 'at least one of 10 seeds shows a stale read');
+  });
+
+  it('a new leader serves reads from state that lags its log: a stale get(), then ReplicatedDict.setItem loses an acknowledged write', async () => {
+    // No leader no-op (the default, like raftos): a new leader learns that earlier entries are committed only
+    // when an entry of its own term commits, so until then its applied state misses acknowledged writes.
+    const cluster = new Cluster({ seed: 1, trace: 'off' });
+    assert.ok(cluster.runUntil((c) => c.leader() !== null, { timeout: 5000 }));
+    const first = cluster.leader()!;
+    const dict = (id: string) => new ReplicatedDict<string>('d', { node: new SimNode(cluster, id) });
+    const history: KvOperation[] = [];
+    let t = cluster.now;
+    await dict(first).setItem('a', '1');
+    history.push(put(1, 'a', '1', t, cluster.now));
+    cluster.crash(first); // right after acknowledging; the followers hold the entry but not yet its commit
+    assert.ok(cluster.runUntil((c) => c.leader() !== null && c.leader() !== first, { timeout: 5000 }));
+    const next = cluster.leader()!;
+    t = cluster.now;
+    const seen = await dict(next).get();
+    history.push(get(2, 'a', seen['a'] ?? null, t, cluster.now));
+    assert.deepEqual(seen, {}, 'stale read on the new leader');
+    await dict(next).setItem('b', '1');
+    cluster.runFor(500);
+    const final = await dict(next).get();
+    history.push(get(2, 'a', final['a'] ?? null, cluster.now, cluster.now + 1));
+    assert.deepEqual(final, { b: '1' }, 'the acknowledged a=1 is gone for good');
+    assertIllegal(history, 'a');
+    // The log itself lost nothing: entry 1 {"d": {"a": "1"}} is still committed; the dictionary overwrote it.
+    assert.deepEqual(cluster.appliedAt(next, 1)?.command, { d: { a: '1' } });
+  });
+
+  it('ReplicatedDict.setItem from two programs on one node loses an update (read-modify-write of the whole dict)', async () => {
+    const cluster = new Cluster({ seed: 4, trace: 'off' });
+    assert.ok(cluster.runUntil((c) => c.leader() !== null, { timeout: 5000 }));
+    const leader = cluster.leader()!;
+    const program = () => new ReplicatedDict<string>('d', { node: new SimNode(cluster, leader, { drive: 'external' }) });
+    const a = program();
+    const b = program();
+    const history: KvOperation[] = [];
+    let pending = 2;
+    const t0 = cluster.now;
+    void a.setItem('a', '1').then(() => { history.push(put(1, 'a', '1', t0, cluster.now)); pending--; });
+    void b.setItem('b', '1').then(() => { history.push(put(2, 'b', '1', t0, cluster.now)); pending--; });
+    await runVirtual(cluster, () => pending === 0, { until: cluster.now + 5000 });
+    assert.equal(pending, 0, 'both writes were acknowledged');
+    const t1 = cluster.now;
+    const dict = await a.get();
+    history.push(get(3, 'a', dict['a'] ?? null, t1, cluster.now), get(3, 'b', dict['b'] ?? null, t1, cluster.now));
+    assert.deepEqual(dict, { b: '1' }, 'the second write overwrote the first');
+    assertIllegal(history, 'a');
+  });
+});
