@@ -16,6 +16,11 @@ export interface Committed {
  */
 export interface ConsensusNode {
   readonly id: NodeId;
+  /**
+   * Handles with the same owner and id are the same node (several SimNode objects over one cluster node):
+   * they share the node's write queue. Defaults to the handle itself.
+   */
+  readonly owner?: object;
   readonly role: Role | 'down';
   /** raftos's get_leader(): itself when leading, the leader it last heard from, or null. */
   getLeader(): NodeId | null;

@@ -13,17 +13,37 @@ function clone<T>(value: T): T {
   return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
 
+/** One queue per node and name, shared by every object that writes that name through that node. */
+const writeQueues = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+function enqueueOn<R>(node: ConsensusNode, name: string, work: () => Promise<R>): Promise<R> {
+  const owner = node.owner ?? node;
+  let queues = writeQueues.get(owner);
+  if (!queues) writeQueues.set(owner, (queues = new Map()));
+  const key = `${node.id}\u0000${name}`;
+  const run = (queues.get(key) ?? Promise.resolve()).then(work, work);
+  queues.set(key, run.catch(() => undefined));
+  return run;
+}
+
+/**
+ * A read barrier: an empty entry through the log. Once it is applied here, this node's state holds every write
+ * committed before the read began (a new leader has caught up with its predecessors' entries), and the commit
+ * proves the node still led (a deposed leader's barrier never commits, so it cannot serve a stale value).
+ */
+async function readBarrier(node: ConsensusNode, options?: ProposeOptions): Promise<void> {
+  await node.propose(null, options);
+}
+
 /**
  * raftos's Replicated: a named value kept in the replicated key/value state machine.
  * `set()` writes `{name: value}` through the log; it resolves once the entry is committed and applied,
  * rejects at once on a follower (NotLeaderError names the leader), and rejects after a timeout
- * instead of hanging when no majority answers.
+ * instead of hanging when no majority answers. `get()` is linearizable: it reads after a read barrier.
  */
 export class Replicated<T> {
   readonly name: string;
   protected readonly options: ReplicatedOptions<T>;
-  /** Writes from this object run one after another, so concurrent read-modify-writes are not lost. */
-  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(name: string, options: ReplicatedOptions<T> = {}) {
     if (typeof name !== 'string' || name.length === 0) throw new TypeError('Replicated needs a non-empty name');
@@ -36,35 +56,39 @@ export class Replicated<T> {
   }
 
   async set(value: T, options?: ProposeOptions): Promise<T> {
-    return this.enqueue(async () => {
-      await this.node.propose({ [this.name]: clone(value) }, options);
+    const node = this.node;
+    return enqueueOn(node, this.name, async () => {
+      await node.propose({ [this.name]: clone(value) }, options);
       return value;
     });
   }
 
-  /** The committed value, read on the leader (raftos refuses reads on followers too). */
-  async get(): Promise<T> {
+  /**
+   * The committed value, read on the leader (raftos refuses reads on followers too). Rejects, instead of
+   * answering with a stale value, when this node can no longer reach a majority.
+   */
+  async get(options?: ProposeOptions): Promise<T> {
     const node = this.node;
     if (node.getLeader() !== node.id) throw new NotLeaderError(node.id, node.getLeader());
+    await readBarrier(node, options);
     return this.local();
   }
 
-  /** The value this node has applied, on any node (may lag behind the leader). */
+  /** The value this node has applied, on any node, without a barrier (may lag behind the leader). */
   local(): T {
     const v = this.node.readLocal(this.name);
     return (v === undefined ? this.options.default : clone(v)) as T;
   }
 
-  protected enqueue<R>(work: () => Promise<R>): Promise<R> {
-    const run = this.queue.then(work, work);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
+  /**
+   * Read-modify-write of the whole value, as raftos stores it: queued behind every other write of this name on
+   * this node, and computed after a read barrier, so no acknowledged write is overwritten with stale state.
+   */
   protected modify(change: (current: T) => T, options?: ProposeOptions): Promise<T> {
-    return this.enqueue(async () => {
-      const node = this.node;
+    const node = this.node;
+    return enqueueOn(node, this.name, async () => {
       if (node.getLeader() !== node.id) throw new NotLeaderError(node.id, node.getLeader());
+      await readBarrier(node, options);
       const next = change(clone(this.local()));
       await node.propose({ [this.name]: clone(next) }, options);
       return next;

@@ -22,6 +22,10 @@ export class SimNode implements ConsensusNode {
     this.drive = options.drive ?? 'self';
   }
 
+  get owner(): object {
+    return this.cluster;
+  }
+
   get role(): Role | 'down' {
     return this.cluster.raft(this.id)?.role ?? 'down';
   }
