@@ -34,6 +34,6 @@ export { encodeDatagram, decodeDatagram, type Security, type DropReason } from '
 export { task2, task3, taskFileName, manualPollMs, type TaskIO, type TaskOptions } from './lab/tasks';
 export { runLabInSim, type SimLabOptions, type SimLabRun } from './lab/sim-lab';
 
-export * from './fuzz';
+export * from './fuzz/index';
 export type { RaftBugs } from './raft/node';
 export type { ClusterBugs } from './sim/cluster';
