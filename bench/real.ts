@@ -15,8 +15,8 @@
  * Times across processes are compared as performance.timeOrigin + performance.now() taken in each process.
  * Every process started here is stopped (SIGKILL after a bounded wait) before runReal returns or throws.
  */
+import { freeUdpPorts } from '../lib/net/free-ports';
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -64,19 +64,6 @@ export function percentile(samples: readonly number[], p: number): number {
   return sorted[Math.min(rank, sorted.length) - 1]!;
 }
 
-/** Ports that were free a moment ago (bound to port 0 by the kernel, then released). */
-async function freePorts(n: number): Promise<number[]> {
-  const sockets = await Promise.all(
-    Array.from({ length: n }, () => new Promise<dgram.Socket>((resolve, reject) => {
-      const s = dgram.createSocket('udp4');
-      s.once('error', reject);
-      s.bind(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = sockets.map((s) => s.address().port);
-  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
-}
 
 type WorkerEvent = Record<string, unknown> & { readonly type: string };
 
@@ -342,7 +329,7 @@ async function startTogether(workers: readonly Worker[]): Promise<number> {
 /** A fresh three-node cluster on new ports and empty folders, started; retried if a port was taken meanwhile. */
 async function freshCluster(pool: Workers, tempDirs: string[], fsyncOn: boolean): Promise<{ cluster: RealCluster; boundAt: number }> {
   for (let attempt = 1; ; attempt++) {
-    const ports = await freePorts(3);
+    const ports = await freeUdpPorts(3);
     const ids = ports.map((p) => `127.0.0.1:${p}`);
     const dirs = ids.map((id) => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), `raft-bench-${id.replace(/[.:]/g, '_')}-`));

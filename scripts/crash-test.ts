@@ -4,8 +4,8 @@
  *   npm run crash-test -- [--cycles 1000] [--pause-ms 50] [--seed 1] [--base-port P] [--dir D] [--json]
  * Exit code 0: nothing lost, every file parsed, the logs agree. 1: a violation (printed). 2: the run broke.
  */
+import { freeUdpBasePort } from '../lib/net/free-ports';
 import { Command, InvalidArgumentError } from 'commander';
-import * as dgram from 'node:dgram';
 import { runCrashTest } from '../lib/check/crash-consistency';
 
 function positiveInt(value: string): number {
@@ -14,29 +14,6 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** A base port with three consecutive free UDP ports on 127.0.0.1 (checked by binding them). */
-async function freeBasePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
-    const sockets: dgram.Socket[] = [];
-    try {
-      for (let i = 0; i < 3; i++) {
-        const s = dgram.createSocket('udp4');
-        sockets.push(s);
-        await new Promise<void>((resolve, reject) => {
-          s.once('error', reject);
-          s.bind(base + i, '127.0.0.1', () => resolve());
-        });
-      }
-      return base;
-    } catch {
-      // taken: try another
-    } finally {
-      for (const s of sockets) s.close();
-    }
-  }
-  throw new Error('no three free UDP ports found');
-}
 
 const opts = new Command()
   .name('crash-test')
@@ -51,7 +28,7 @@ const opts = new Command()
   .opts<{ cycles: number; pauseMs: number; seed: number; basePort?: number; dir?: string; json: boolean }>();
 
 async function main(): Promise<number> {
-  const basePort = opts.basePort ?? (await freeBasePort());
+  const basePort = opts.basePort ?? (await freeUdpBasePort(3));
   const started = Date.now();
   const report = await runCrashTest({
     cycles: opts.cycles,

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
+import { freeUdpPorts } from '../lib/net/free-ports';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NodeId, Role } from '../lib/raft/types';
@@ -26,18 +27,6 @@ const TIMINGS = { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30
 /** Upper bound for things that normally take a few hundred ms; polled, so passing runs never wait for it. */
 const DEADLINE_MS = 10_000;
 
-async function freePorts(n: number): Promise<number[]> {
-  const sockets = await Promise.all(
-    Array.from({ length: n }, () => new Promise<dgram.Socket>((resolve, reject) => {
-      const s = dgram.createSocket('udp4');
-      s.once('error', reject);
-      s.bind(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = sockets.map((s) => s.address().port);
-  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
-}
 
 /** Poll `probe` until it returns something truthy; fail naming `what` after `timeoutMs`. */
 async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = DEADLINE_MS): Promise<T> {
@@ -89,14 +78,14 @@ describe('net: RealNode over UDP', function () {
   async function startCluster(extra: Partial<RealNodeOptions> = {}): Promise<Cluster> {
     const dir = tempDir();
     for (let attempt = 1; ; attempt++) {
-      const ids = (await freePorts(3)).map((p) => `127.0.0.1:${p}`);
+      const ids = (await freeUdpPorts(3)).map((p) => `127.0.0.1:${p}`);
       const options = { peers: ids, dir, timings: TIMINGS, ...extra };
       try {
         const nodes: RealNode[] = [];
         for (const id of ids) nodes.push(await start({ ...options, id }));
         return { ids, dir, nodes, options };
       } catch (err) {
-        // Another process took a port between freePorts() and bind: try fresh ports.
+        // Another process took a port between freeUdpPorts() and bind: try fresh ports.
         if (attempt >= 3 || !/address already in use/.test(String(err))) throw err;
         await Promise.all(running.map((n) => n.stop()));
         running = [];
@@ -341,7 +330,7 @@ describe('net: RealNode over UDP', function () {
   });
 
   it('start() fails naming the address when the port is in use, and leaves nothing open', async () => {
-    const [port] = await freePorts(1);
+    const [port] = await freeUdpPorts(1);
     const id = `127.0.0.1:${port}`;
     const blocker = dgram.createSocket('udp4');
     sockets.push(blocker);
@@ -361,7 +350,7 @@ describe('net: RealNode over UDP', function () {
 
   it('start() refuses bad options and corrupt files, naming the field or the file and line', async () => {
     const dir = tempDir();
-    const [port] = await freePorts(1);
+    const [port] = await freeUdpPorts(1);
     const id = `127.0.0.1:${port}`;
     await assert.rejects(start({ id: 'localhost', peers: [], dir }), /options\.id: expected "host:port"/);
     await assert.rejects(start({ id, peers: ['127.0.0.1:1', 'nope'], dir }), /options\.peers\[1\]: expected "host:port"/);
@@ -388,7 +377,7 @@ describe('net: RealNode over UDP', function () {
         super.writeLog(from, entries);
       }
     }
-    const [port] = await freePorts(1);
+    const [port] = await freeUdpPorts(1);
     const node = await start({ id: `127.0.0.1:${port}`, peers: [], storage: new FullDisk(), timings: TIMINGS });
     const fatal: Error[] = [];
     node.on('fatal', (err) => fatal.push(err));
@@ -466,7 +455,7 @@ describe('net: UdpTransport', () => {
   });
 
   it('carries one datagram per send between two transports', async () => {
-    const [pa, pb] = await freePorts(2);
+    const [pa, pb] = await freeUdpPorts(2);
     const a = new UdpTransport(`127.0.0.1:${pa}`);
     const b = new UdpTransport(`127.0.0.1:${pb}`);
     open.push(a, b);

@@ -1,32 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 
 const repoRoot = path.join(__dirname, '..', '..');
 
-/** A base port with `count` consecutive free UDP ports on 127.0.0.1 (checked by binding them). */
-export async function freeBasePort(count = 3): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
-    const sockets: dgram.Socket[] = [];
-    try {
-      for (let i = 0; i < count; i++) {
-        const s = dgram.createSocket('udp4');
-        sockets.push(s);
-        await new Promise<void>((resolve, reject) => {
-          s.once('error', reject);
-          s.bind(base + i, '127.0.0.1', () => resolve());
-        });
-      }
-      return base;
-    } catch {
-      // taken: try another base
-    } finally {
-      await Promise.all(sockets.map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
-    }
-  }
-  throw new Error('no free UDP ports found');
-}
+export { freeUdpBasePort as freeBasePort } from '../../lib/net/free-ports';
 
 export interface NodeProcess {
   readonly child: ChildProcess;
