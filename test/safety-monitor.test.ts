@@ -7,8 +7,8 @@ import { strict as assert } from 'node:assert';
 import type { RaftRules } from '../lib/raft/rules';
 import { SafetyMonitor, SafetyViolation, type SafetyProperty } from '../lib/raft/safety';
 import type { LogEntry } from '../lib/raft/types';
+import { runUnderNemesis } from '../lib/course/notebook-02';
 import { Cluster, InvariantViolation } from '../lib/sim/cluster';
-import { Rng } from '../lib/sim/rng';
 
 const e = (term: number, command: string | null): LogEntry => ({ term, command: command === null ? null : { v: command } });
 
@@ -176,43 +176,8 @@ const commitsOldTermsByCounting: Partial<RaftRules> = {
 };
 const anyLogIsUpToDate: Partial<RaftRules> = { logIsUpToDate: () => true };
 
-/**
- * A 5-node cluster under a seeded nemesis: every 10-300 ms it proposes, crashes the leader, restarts a
- * node, cuts the leader off, or heals. Returns the violation, or null after 200 rounds.
- */
-function underNemesis(seed: number, rules?: Partial<RaftRules>): { violation: InvariantViolation | null; cluster: Cluster } {
-  const cluster = new Cluster({ nodes: 5, seed, ...(rules ? { rules } : {}), trace: 'state' });
-  const nemesis = new Rng(seed + 1_000_003);
-  let command = 0;
-  try {
-    for (let round = 0; round < 200; round++) {
-      cluster.runFor(nemesis.int(10, 300));
-      const leader = cluster.leader();
-      switch (nemesis.int(0, 5)) {
-        case 0:
-        case 1:
-          for (let k = nemesis.int(1, 3); k > 0; k--) cluster.propose({ k: ++command });
-          break;
-        case 2:
-          if (leader) cluster.crash(leader);
-          break;
-        case 3:
-          cluster.restart(nemesis.pick(cluster.ids));
-          break;
-        case 4:
-          cluster.disconnect(leader ?? nemesis.pick(cluster.ids));
-          break;
-        case 5:
-          cluster.heal();
-          break;
-      }
-    }
-  } catch (error) {
-    if (error instanceof InvariantViolation) return { violation: error, cluster };
-    throw error;
-  }
-  return { violation: null, cluster };
-}
+/** The nemesis notebook 02 uses too: every 10-300 ms it proposes, crashes the leader, restarts, cuts off or heals. */
+const underNemesis = (seed: number, rules?: Partial<RaftRules>) => runUnderNemesis(seed, rules);
 
 const searchedSeeds = Array.from({ length: 150 }, (_, i) => i + 1);
 

@@ -3,7 +3,7 @@
  * numbers beside ours, the partition, PreVote and CheckQuorum scenarios, and the bug zoo's search for a seed
  * whose run breaks a safety property.
  */
-import { runFigure16, slowReplies, summarize, type Figure16Result, type TimeoutRange } from '../../bench/figure16';
+import { paperRanges, runFigure16, slowReplies, summarize, type Figure16Result, type TimeoutRange } from '../../bench/figure16';
 import type { RaftRules } from '../raft/rules';
 import type { NodeId } from '../raft/types';
 import { Cluster, type ClusterBugs } from '../sim/cluster';
@@ -24,17 +24,7 @@ export const paperFigure16: Readonly<Record<string, { readonly mean?: number; re
 };
 
 /** The top graph of Figure 16 (randomness varied) and the bottom one (minimum scaled), without 150-150. */
-export const notebookRanges: readonly TimeoutRange[] = [
-  { min: 150, max: 151 },
-  { min: 150, max: 155 },
-  { min: 150, max: 175 },
-  { min: 150, max: 200 },
-  { min: 150, max: 300 },
-  { min: 12, max: 24 },
-  { min: 25, max: 50 },
-  { min: 50, max: 100 },
-  { min: 100, max: 200 },
-];
+export const notebookRanges: readonly TimeoutRange[] = paperRanges.filter((r) => r.max > r.min);
 
 /** The sweep with `trials` per range, a 20 s cap (150-151 can take that long) and the given network. */
 export function figure16Sweep(trials: number, options: { slowReplies?: boolean; ranges?: readonly TimeoutRange[] } = {}): Figure16Result {
