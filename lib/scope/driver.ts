@@ -120,6 +120,7 @@ export class ScopeRun {
     this.timerStart = this.ids.map(() => 0);
     this.timerDeadline = this.ids.map(() => Infinity);
     this.open = this.ids.map(() => null);
+    this.ids.forEach((id, i) => this.segment(i, 0, 'follower', this.cluster.status(id).term));
     this.chaosRng = spec.chaos ? new Rng((spec.seed ^ 0x0c4a05) >>> 0) : null;
     if (this.chaosRng) this.cluster.at(this.chaosRng.uniform(300, 700), () => this.chaos());
     this.observe();
@@ -304,9 +305,6 @@ export class ScopeRun {
 
   /** The term timeline so far (open segments end now). */
   timeline(): readonly Segment[] {
-    for (let i = 0; i < this.ids.length; i++) {
-      if (!this.open[i]) this.segment(i, 0, 'follower', 0);
-    }
     return this.segments;
   }
 

@@ -182,6 +182,19 @@ export function encodeSpec(spec: ScopeSpec): string {
   return parts.join('&');
 }
 
+/** A link: the spec plus the virtual time being looked at. */
+export function encodeLink(spec: ScopeSpec, time: number): string {
+  return `${encodeSpec(spec)}&t=${Math.round(time * 1000) / 1000}`;
+}
+
+export function decodeLink(hash: string): { spec: ScopeSpec; time: number } {
+  const text = hash.startsWith('#') ? hash.slice(1) : hash;
+  const parts = text.split('&');
+  const t = parts.find((p) => p.startsWith('t='));
+  const time = t === undefined ? 0 : num(t.slice(2), 't (time)');
+  return { spec: decodeSpec(parts.filter((p) => !p.startsWith('t=')).join('&')), time };
+}
+
 export function decodeSpec(hash: string): ScopeSpec {
   const text = hash.startsWith('#') ? hash.slice(1) : hash;
   let spec: { -readonly [K in keyof ScopeSpec]: ScopeSpec[K] } = { ...defaultSpec };
