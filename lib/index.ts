@@ -37,3 +37,5 @@ export { runLabInSim, type SimLabOptions, type SimLabRun } from './lab/sim-lab';
 export * from './fuzz/index';
 export type { RaftBugs } from './raft/node';
 export type { ClusterBugs } from './sim/cluster';
+
+export { scope, scopeHtml, specFromCluster, type ScopeOptions } from './scope/notebook';

@@ -201,7 +201,7 @@ export class ScopeRun {
       case 'crash': c.crash(id(a.node)); break;
       case 'restart': c.restart(id(a.node)); break;
       case 'timeout': if (c.isAlive(id(a.node))) c.campaign(id(a.node)); break;
-      case 'request': this.request(a.node === undefined ? undefined : id(a.node)); break;
+      case 'request': this.request(a.node === undefined ? undefined : id(a.node), a.command); break;
       case 'cut':
         c.links.cutOneWay(id(a.a), id(a.b));
         c.links.cutOneWay(id(a.b), id(a.a));
@@ -220,9 +220,9 @@ export class ScopeRun {
     }
   }
 
-  private request(via?: NodeId): void {
+  private request(via?: NodeId, command?: Record<string, unknown> | null): void {
     this.requests++;
-    this.cluster.propose({ x: this.requests }, via);
+    this.cluster.propose(command === undefined ? { x: this.requests } : command, via);
   }
 
   /** Faults and client requests drawn from the seed: a crash, a restart, an isolated leader, a heal. */

@@ -17,8 +17,8 @@ export type ActionBody =
   | { readonly op: 'restart'; readonly node: number }
   /** Start an election now (RaftScope's "timeout"). */
   | { readonly op: 'timeout'; readonly node: number }
-  /** A client request to the leader (or to `node`); the command is {x: how many requests came before + 1}. */
-  | { readonly op: 'request'; readonly node?: number }
+  /** A client request to the leader (or to `node`); the command is {x: how many requests came before + 1} unless given. */
+  | { readonly op: 'request'; readonly node?: number; readonly command?: Record<string, unknown> | null }
   /** Cut the link between two nodes, both directions. */
   | { readonly op: 'cut'; readonly a: number; readonly b: number }
   /** Split the cluster: every link between different groups is cut. */
@@ -86,7 +86,7 @@ function encodeBody(a: ActionBody): string {
     case 'crash': return `c${a.node}`;
     case 'restart': return `r${a.node}`;
     case 'timeout': return `t${a.node}`;
-    case 'request': return a.node === undefined ? 'q' : `q${a.node}`;
+    case 'request': return `q${a.node ?? ''}${a.command !== undefined ? `~${toBase64Url(JSON.stringify(a.command))}` : ''}`;
     case 'cut': return `k${a.a}-${a.b}`;
     case 'split': return `s${a.groups.map((g) => g.join('.')).join('|')}`;
     case 'heal': return 'h';
@@ -123,7 +123,23 @@ export function decodeAction(text: string, position = 0): ScopeAction {
     case 'c': return { ...point, op: 'crash', node: int(rest, field) };
     case 'r': return { ...point, op: 'restart', node: int(rest, field) };
     case 't': return { ...point, op: 'timeout', node: int(rest, field) };
-    case 'q': return rest === '' ? { ...point, op: 'request' } : { ...point, op: 'request', node: int(rest, field) };
+    case 'q': {
+      const [node, command] = rest.split('~');
+      let parsed: Record<string, unknown> | null | undefined;
+      if (command !== undefined) {
+        try {
+          parsed = JSON.parse(fromBase64Url(command)) as Record<string, unknown> | null;
+        } catch {
+          throw new SpecError(field, 'the command is not base64url-encoded JSON');
+        }
+      }
+      return {
+        ...point,
+        op: 'request',
+        ...(node ? { node: int(node, field) } : {}),
+        ...(parsed !== undefined ? { command: parsed } : {}),
+      };
+    }
     case 'k': {
       const [a, b] = rest.split('-');
       return { ...point, op: 'cut', a: int(a, field), b: int(b, field) };
