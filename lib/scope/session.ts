@@ -25,7 +25,8 @@ export class ScopeSession {
     this.branches.push(this.current);
     this.runState = new ScopeRun(spec);
     const lastAction = spec.actions.reduce((t, a) => Math.max(t, a.at), 0);
-    this.current.end = Math.max(startAt, lastAction);
+    this.seek(Math.max(startAt, lastAction));
+    this.current.end = this.runState.now;
     this.seek(startAt);
   }
 

@@ -35,6 +35,8 @@ function svg(tag: string, attrs: Record<string, string | number> = {}, text?: st
 }
 
 const nodeName = (i: number): string => `S${i + 1}`;
+/** The lab's ids (127.0.0.1:8000 ...) as the page names nodes (S1 ...). */
+const pretty = (text: string): string => text.replace(/127\.0\.0\.1:80(\d\d)/g, (_, p: string) => `S${Number(p) + 1}`);
 
 function messageColour(m: MessageView): string {
   const msg = m.message;
@@ -49,7 +51,7 @@ function messageColour(m: MessageView): string {
 function describeEvent(e: TraceEvent, name: (id: string) => string): string {
   const n = e.node === '*' ? 'net' : name(e.node);
   switch (e.kind) {
-    case 'role': return `${n} ${e.role} in term ${e.term} (${e.reason.replace(/127\.0\.0\.1:80(\d\d)/g, (_, p: string) => `S${Number(p) + 1}`)})`;
+    case 'role': return `${n} ${e.role} in term ${e.term} (${pretty(e.reason)})`;
     case 'term': return `${n} term -> ${e.term}`;
     case 'timeout': return `${n} election timeout (term ${e.term})`;
     case 'vote': return `${n} ${e.granted ? 'grants' : 'denies'} ${e.preVote ? 'pre-vote' : 'vote'} to ${name(e.candidate)} (term ${e.term})`;
@@ -92,6 +94,7 @@ export class ScopeApp {
   private layers!: { links: SVGElement; msgs: SVGElement; nodes: SVGElement; drops: SVGElement };
   private positions: [number, number][] = [];
   private error: string | null = null;
+  private writtenHash = '';
 
   constructor(root: HTMLElement, options: MountOptions) {
     this.root = root;
@@ -111,6 +114,20 @@ export class ScopeApp {
     this.build();
     this.reset(spec, time);
     if (options.autoplay) this.setPlaying(true);
+    if (this.useHash) {
+      window.addEventListener('hashchange', () => {
+        if (location.hash === this.writtenHash) return;
+        try {
+          const opened = decodeLink(location.hash);
+          this.error = null;
+          this.setPlaying(false);
+          this.reset(opened.spec, opened.time);
+        } catch (e) {
+          this.error = e instanceof Error ? e.message : String(e);
+          this.draw();
+        }
+      });
+    }
     requestAnimationFrame((t) => this.frame(t));
   }
 
@@ -364,7 +381,8 @@ export class ScopeApp {
 
   private writeHash(): void {
     if (!this.useHash) return;
-    history.replaceState(null, '', `#${encodeLink(this.session.spec, this.session.run.now)}`);
+    this.writtenHash = `#${encodeLink(this.session.spec, this.session.run.now)}`;
+    history.replaceState(null, '', this.writtenHash);
   }
 
   private afterChange(hash = true): void {
@@ -465,15 +483,23 @@ export class ScopeApp {
         const [x2, y2] = pos[b]!;
         const isCut = ab || ba;
         links.append(svg('line', {
-          x1, y1, x2, y2, stroke: isCut ? '#e03131' : '#e3e6ec', 'stroke-width': isCut ? 1.6 : 1,
+          x1, y1, x2, y2, stroke: isCut ? '#e03131' : '#e3e6ec', 'stroke-width': isCut ? 1.4 : 1, opacity: isCut ? 0.55 : 1,
           'stroke-dasharray': isCut ? '5 5' : '', 'data-cut': isCut ? `${nodeName(a)}-${nodeName(b)}` : '',
         }));
         if (isCut) {
           const mx = (x1 + x2) / 2;
           const my = (y1 + y2) / 2;
-          links.append(svg('text', { x: mx, y: my + 4, 'text-anchor': 'middle', 'font-size': 13, fill: '#e03131' }, ab && ba ? '✂' : ab ? '✂→' : '←✂'));
+          links.append(svg('text', { x: mx, y: my + 4, 'text-anchor': 'middle', 'font-size': 12, fill: '#e03131', opacity: 0.8 }, ab && ba ? '✂' : ab ? '✂→' : '←✂'));
         }
       }
+    }
+    const groups = this.groups(cut);
+    if (groups.length > 1) {
+      links.append(svg('text', { x: 220, y: 412, 'text-anchor': 'middle', 'font-size': 12, fill: '#e03131', 'data-test': 'partition' },
+        `partitioned: ${groups.map((g) => `{${g.map(nodeName).join(' ')}}`).join('  |  ')}`));
+    } else if (cut.size > 0) {
+      links.append(svg('text', { x: 220, y: 412, 'text-anchor': 'middle', 'font-size': 12, fill: '#e03131', 'data-test': 'partition' },
+        `${cut.size} one-way link${cut.size === 1 ? '' : 's'} cut`));
     }
     // Nodes.
     const layer = this.layers.nodes;
@@ -514,7 +540,7 @@ export class ScopeApp {
       const vote = n.votedFor === null ? '' : `voted ${nodeName(n.votedFor)}`;
       const extra = n.role === 'candidate' || n.role === 'precandidate' ? `${n.votes.length} vote${n.votes.length === 1 ? '' : 's'}` : vote;
       if (extra) g.append(svg('text', { x, y: y + 22, 'text-anchor': 'middle', 'font-size': 9.5, fill: '#6b7385' }, extra));
-      if (n.role === 'leader') g.append(svg('text', { x, y: y - 40, 'text-anchor': 'middle', 'font-size': 14 }, '♛'));
+      if (n.role === 'leader') g.append(svg('text', { x, y: y - 49, 'text-anchor': 'middle', 'font-size': 15, fill: '#3b5bdb' }, '♛'));
       layer.append(g);
     }
     // Messages in flight.
@@ -563,13 +589,39 @@ export class ScopeApp {
     }
   }
 
+  /** Groups of nodes that can still talk both ways (connected through uncut links). */
+  private groups(cut: Set<string>): number[][] {
+    const n = this.positions.length;
+    const seen = new Set<number>();
+    const out: number[][] = [];
+    for (let start = 0; start < n; start++) {
+      if (seen.has(start)) continue;
+      const group: number[] = [];
+      const todo = [start];
+      seen.add(start);
+      while (todo.length > 0) {
+        const a = todo.pop()!;
+        group.push(a);
+        for (let b = 0; b < n; b++) {
+          if (!seen.has(b) && !cut.has(`${a}>${b}`) && !cut.has(`${b}>${a}`)) {
+            seen.add(b);
+            todo.push(b);
+          }
+        }
+      }
+      out.push(group.sort((x, y) => x - y));
+    }
+    return out;
+  }
+
   private drawLogs(nodes: NodeView[]): void {
     const rows = this.ui.logs!.querySelector('.rows')!;
     rows.replaceChildren();
     const longest = Math.max(0, ...nodes.map((n) => n.log.length));
     const first = Math.max(1, longest - maxLogCells + 1);
     const last = Math.max(first + 9, longest);
-    const leader = nodes.find((n) => n.role === 'leader' && n.nextIndex);
+    const leaderIndex = this.session.run.leaderIndex();
+    const leader = leaderIndex === null ? undefined : nodes[leaderIndex];
     const header = el('div', { class: 'logindex' });
     for (let i = first; i <= last; i++) header.append(el('span', {}, String(i)));
     rows.append(header);
@@ -647,7 +699,7 @@ export class ScopeApp {
       p.textContent = `${bad ? '✕' : '✓'} ${p.dataset.prop}`;
     }
     monitor.querySelector('.verdict')!.textContent = v
-      ? `${v.property} violated at event #${v.eventIndex}, t = ${v.time.toFixed(3)} ms: ${v.detail}`
+      ? `${v.property} violated at event #${v.eventIndex}, t = ${v.time.toFixed(3)} ms: ${pretty(v.detail)}`
       : 'All five properties hold on every event so far.';
     const banner = this.ui.banner!;
     banner.classList.toggle('on', v !== null);
@@ -659,7 +711,9 @@ export class ScopeApp {
     const box = this.ui.events!;
     box.replaceChildren();
     const v = run.violation;
-    const shown = run.recentEvents(400).filter((e) => e.kind !== 'send' && e.kind !== 'deliver' && e.kind !== 'apply').slice(-11);
+    const shown = run.recentEvents(600)
+      .filter((e) => e.kind !== 'send' && e.kind !== 'deliver' && e.kind !== 'apply' && !(e.kind === 'drop' && e.reason !== 'manual'))
+      .slice(-10);
     const name = (id: string): string => {
       const i = run.ids.indexOf(id);
       return i < 0 ? id : nodeName(i);
@@ -671,7 +725,7 @@ export class ScopeApp {
       box.append(line);
     }
     if (v && !shown.some((e) => e.seq === v.eventIndex)) {
-      const line = el('div', { class: 'hl' }, `#${v.eventIndex}: ${v.property} violated: ${v.detail}`);
+      const line = el('div', { class: 'hl' }, `#${v.eventIndex}: ${v.property} violated: ${pretty(v.detail)}`);
       box.append(line);
     }
   }

@@ -36,7 +36,7 @@ export const css = String.raw`
 .raft-scope .monitor .prop.bad { background:#fff0f6; color: var(--bad); border-color:#fcc2d7; font-weight:600; }
 .raft-scope .monitor .verdict { margin-top:6px; }
 .raft-scope .monitor.violated { border-color: var(--bad); box-shadow: 0 0 0 2px #fcc2d7; }
-.raft-scope .events { font: 11.5px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; max-height:170px; overflow:hidden; }
+.raft-scope .events { font: 11.5px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; min-height:174px; overflow:hidden; }
 .raft-scope .events div { white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
 .raft-scope .events .t { color: var(--muted); display:inline-block; width:70px; text-align:right; margin-right:6px; }
 .raft-scope .events .hl { background:#fff0f6; color: var(--bad); font-weight:600; }
