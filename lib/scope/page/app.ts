@@ -1,6 +1,6 @@
 import { zooVariants } from '../../fuzz/zoo';
 import type { TraceEvent } from '../../sim/trace';
-import type { MessageView, NodeView } from '../driver';
+import type { MessageView, NodeView, Segment } from '../driver';
 import { ScopeSession } from '../session';
 import { decodeLink, defaultSpec, encodeLink, maxNodes, minNodes, type ActionBody, type ScopeSpec } from '../spec';
 import { css } from './style';
@@ -25,6 +25,18 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   if (text !== undefined) e.textContent = text;
   return e;
+}
+
+/** Set attributes that changed (writing the DOM only when needed keeps frames cheap). */
+function attrs(e: Element, values: Record<string, string | number>): void {
+  for (const [k, v] of Object.entries(values)) {
+    const value = String(v);
+    if (e.getAttribute(k) !== value) e.setAttribute(k, value);
+  }
+}
+
+function text(e: Element, value: string): void {
+  if (e.textContent !== value) e.textContent = value;
 }
 
 function svg(tag: string, attrs: Record<string, string | number> = {}, text?: string): SVGElement {
@@ -95,6 +107,17 @@ export class ScopeApp {
   private positions: [number, number][] = [];
   private error: string | null = null;
   private writtenHash = '';
+  private nodeEls: Record<'g' | 'split' | 'selected' | 'track' | 'timer' | 'body' | 'name' | 'term' | 'extra' | 'role' | 'crown', SVGElement>[] = [];
+  private readonly messageEls = new Map<number, { g: SVGElement; dot: SVGElement; label: SVGElement; r: number }>();
+  private linksKey = '';
+  private dropsHtml = '';
+  private logsKey = '';
+  private eventsKey = '';
+  private inspectorKey = '';
+  private timelineState: {
+    run: unknown; segments: number; open: { seg: Segment; rect: SVGElement }[]; group: SVGElement; overlay: SVGElement; width: number; ticks: string;
+  } | null = null;
+  private timelineWidth = 900;
 
   constructor(root: HTMLElement, options: MountOptions) {
     this.root = root;
@@ -294,6 +317,15 @@ export class ScopeApp {
     transport.append(el('h2', {}, 'Time (term timeline: one lane per node, colour = term, tall = leader)'), this.timelineSvg, row);
     Object.assign(this.ui, { play, step, speed, speedLabel, scrub, time, logs });
 
+    const measure = (): void => {
+      const w = Math.round(this.timelineSvg.getBoundingClientRect().width);
+      if (w > 0 && w !== this.timelineWidth) {
+        this.timelineWidth = Math.max(300, w);
+        this.drawTimeline();
+      }
+    };
+    if (typeof ResizeObserver !== 'undefined') new ResizeObserver(measure).observe(this.timelineSvg);
+    requestAnimationFrame(measure);
     const error = el('div', { class: 'error', 'data-test': 'error' });
     root.append(header, banner, grid, logs, transport, error);
     this.ui.error = error;
@@ -419,6 +451,7 @@ export class ScopeApp {
       const a = -Math.PI / 2 + (2 * Math.PI * i) / n;
       return [cx + r * Math.cos(a), cy + r * Math.sin(a)] as [number, number];
     });
+    this.buildNodes();
   }
 
   draw(): void {
@@ -467,87 +500,108 @@ export class ScopeApp {
     return Math.max(1000, this.session.branch.end, this.session.run.now);
   }
 
+  /** Persistent SVG elements for each node, updated in place every frame (so clicks land while it plays). */
+  private buildNodes(): void {
+    const layer = this.layers.nodes;
+    layer.replaceChildren();
+    this.nodeEls = this.positions.map(([x, y], i) => {
+      const g = svg('g', { class: 'node', 'data-node': nodeName(i) });
+      g.addEventListener('click', (e) => {
+        e.stopPropagation();
+        this.clickNode(i);
+      });
+      const R = 41;
+      const len = 2 * Math.PI * R;
+      const parts = {
+        g,
+        split: svg('circle', { cx: x, cy: y, r: 50, stroke: 'none', fill: 'none' }),
+        selected: svg('circle', { cx: x, cy: y, r: 48, fill: 'none', stroke: 'none', 'stroke-width': 2, 'stroke-dasharray': '3 3' }),
+        track: svg('circle', { cx: x, cy: y, r: R, fill: 'none', stroke: '#f1f3f5', 'stroke-width': 5 }),
+        timer: svg('circle', { cx: x, cy: y, r: R, fill: 'none', 'stroke-width': 5, transform: `rotate(-90 ${x} ${y})`, 'stroke-linecap': 'round', 'data-len': len }),
+        body: svg('circle', { cx: x, cy: y, r: 34 }),
+        name: svg('text', { x, y: y - 6, 'text-anchor': 'middle', 'font-size': 17, 'font-weight': 700 }, nodeName(i)),
+        term: svg('text', { x, y: y + 10, 'text-anchor': 'middle', 'font-size': 11 }),
+        extra: svg('text', { x, y: y + 22, 'text-anchor': 'middle', 'font-size': 9.5, fill: '#6b7385' }),
+        role: svg('text', { x, y: y + 58, 'text-anchor': 'middle', 'font-size': 11.5, 'font-weight': 600 }),
+        crown: svg('text', { x, y: y - 49, 'text-anchor': 'middle', 'font-size': 15, fill: '#3b5bdb' }),
+      };
+      g.append(parts.split, parts.selected, parts.track, parts.timer, parts.body, parts.name, parts.term, parts.extra, parts.role, parts.crown);
+      layer.append(g);
+      return parts;
+    });
+    for (const m of this.messageEls.values()) m.g.remove();
+    this.messageEls.clear();
+    this.linksKey = '';
+  }
+
   private drawCluster(nodes: NodeView[] = this.session.run.nodes()): void {
     const run = this.session.run;
     const { links, msgs, drops } = this.layers;
     const pos = this.positions;
     const now = run.now;
-    // Links: every pair, cut ones dashed red with a mark.
-    links.replaceChildren();
-    const cut = new Set(run.cutLinks().map(([a, b]) => `${a}>${b}`));
-    for (let a = 0; a < pos.length; a++) {
-      for (let b = a + 1; b < pos.length; b++) {
-        const ab = cut.has(`${a}>${b}`);
-        const ba = cut.has(`${b}>${a}`);
-        const [x1, y1] = pos[a]!;
-        const [x2, y2] = pos[b]!;
-        const isCut = ab || ba;
-        links.append(svg('line', {
-          x1, y1, x2, y2, stroke: isCut ? '#e03131' : '#e3e6ec', 'stroke-width': isCut ? 1.4 : 1, opacity: isCut ? 0.55 : 1,
-          'stroke-dasharray': isCut ? '5 5' : '', 'data-cut': isCut ? `${nodeName(a)}-${nodeName(b)}` : '',
-        }));
-        if (isCut) {
-          const mx = (x1 + x2) / 2;
-          const my = (y1 + y2) / 2;
-          links.append(svg('text', { x: mx, y: my + 4, 'text-anchor': 'middle', 'font-size': 12, fill: '#e03131', opacity: 0.8 }, ab && ba ? '✂' : ab ? '✂→' : '←✂'));
+    // Links: every pair, cut ones dashed red with a mark (redrawn only when the cut changes).
+    const cutList = run.cutLinks();
+    const cut = new Set(cutList.map(([a, b]) => `${a}>${b}`));
+    const linksKey = `${pos.length}|${[...cut].sort().join(',')}`;
+    if (linksKey !== this.linksKey) {
+      this.linksKey = linksKey;
+      links.replaceChildren();
+      for (let a = 0; a < pos.length; a++) {
+        for (let b = a + 1; b < pos.length; b++) {
+          const ab = cut.has(`${a}>${b}`);
+          const ba = cut.has(`${b}>${a}`);
+          const [x1, y1] = pos[a]!;
+          const [x2, y2] = pos[b]!;
+          const isCut = ab || ba;
+          links.append(svg('line', {
+            x1, y1, x2, y2, stroke: isCut ? '#e03131' : '#e3e6ec', 'stroke-width': isCut ? 1.4 : 1, opacity: isCut ? 0.55 : 1,
+            'stroke-dasharray': isCut ? '5 5' : '', 'data-cut': isCut ? `${nodeName(a)}-${nodeName(b)}` : '',
+          }));
+          if (isCut) {
+            links.append(svg('text', { x: (x1 + x2) / 2, y: (y1 + y2) / 2 + 4, 'text-anchor': 'middle', 'font-size': 12, fill: '#e03131', opacity: 0.8 }, ab && ba ? '✂' : ab ? '✂→' : '←✂'));
+          }
         }
       }
+      const groups = this.groups(cut);
+      const label = groups.length > 1
+        ? `partitioned: ${groups.map((g) => `{${g.map(nodeName).join(' ')}}`).join('  |  ')}`
+        : cut.size > 0 ? `${cut.size} one-way link${cut.size === 1 ? '' : 's'} cut` : '';
+      if (label) links.append(svg('text', { x: 220, y: 412, 'text-anchor': 'middle', 'font-size': 12, fill: '#e03131', 'data-test': 'partition' }, label));
     }
-    const groups = this.groups(cut);
-    if (groups.length > 1) {
-      links.append(svg('text', { x: 220, y: 412, 'text-anchor': 'middle', 'font-size': 12, fill: '#e03131', 'data-test': 'partition' },
-        `partitioned: ${groups.map((g) => `{${g.map(nodeName).join(' ')}}`).join('  |  ')}`));
-    } else if (cut.size > 0) {
-      links.append(svg('text', { x: 220, y: 412, 'text-anchor': 'middle', 'font-size': 12, fill: '#e03131', 'data-test': 'partition' },
-        `${cut.size} one-way link${cut.size === 1 ? '' : 's'} cut`));
-    }
-    // Nodes.
-    const layer = this.layers.nodes;
-    layer.replaceChildren();
+    // Nodes, updated in place.
     for (const n of nodes) {
-      const [x, y] = pos[n.index]!;
-      const g = svg('g', { class: 'node', 'data-node': nodeName(n.index), 'data-role': n.role, 'data-term': n.term });
-      g.addEventListener('click', (e) => {
-        e.stopPropagation();
-        this.clickNode(n.index);
-      });
+      const e = this.nodeEls[n.index];
+      if (!e) continue;
+      attrs(e.g, { 'data-role': n.role, 'data-term': n.term });
       const selected = this.selectedNode === n.index || this.cutFrom === n.index;
-      if (selected) g.append(svg('circle', { cx: x, cy: y, r: 48, fill: 'none', stroke: '#3b5bdb', 'stroke-width': 2, 'stroke-dasharray': '3 3' }));
-      if (this.splitMode) {
-        g.append(svg('circle', { cx: x, cy: y, r: 50, fill: this.splitGroups[n.index] ? '#fff4e6' : '#e7f5ff', stroke: 'none' }));
-      }
-      // Election timer ring: the arc still to run.
-      const R = 41;
-      g.append(svg('circle', { cx: x, cy: y, r: R, fill: 'none', stroke: '#f1f3f5', 'stroke-width': 5 }));
-      if (n.timer !== null && n.alive) {
-        const len = 2 * Math.PI * R;
-        g.append(svg('circle', {
-          cx: x, cy: y, r: R, fill: 'none', stroke: n.timer < 0.2 ? '#e8590c' : '#adb5bd', 'stroke-width': 5,
-          'stroke-dasharray': `${len * n.timer} ${len}`, transform: `rotate(-90 ${x} ${y})`, 'stroke-linecap': 'round',
-        }));
-      }
-      const fill = n.alive ? termColour(n.term) : '#f1f3f5';
-      g.append(svg('circle', {
-        cx: x, cy: y, r: 34, fill, stroke: roleStroke[n.role] ?? '#868e96', 'stroke-width': n.role === 'leader' ? 4 : 2,
-        'stroke-dasharray': n.alive ? '' : '4 3',
-      }));
+      attrs(e.selected, { stroke: selected ? '#3b5bdb' : 'none' });
+      attrs(e.split, { fill: this.splitMode ? (this.splitGroups[n.index] ? '#fff4e6' : '#e7f5ff') : 'none' });
+      const len = Number(e.timer.getAttribute('data-len'));
+      const showTimer = n.timer !== null && n.alive;
+      attrs(e.timer, {
+        stroke: showTimer ? (n.timer! < 0.2 ? '#e8590c' : '#adb5bd') : 'none',
+        'stroke-dasharray': showTimer ? `${(len * n.timer!).toFixed(1)} ${len.toFixed(1)}` : '',
+      });
+      attrs(e.body, {
+        fill: n.alive ? termColour(n.term) : '#f1f3f5', stroke: roleStroke[n.role] ?? '#868e96',
+        'stroke-width': n.role === 'leader' ? 4 : 2, 'stroke-dasharray': n.alive ? '' : '4 3',
+      });
       const ink = n.alive ? '#1d2330' : '#adb5bd';
-      g.append(svg('text', { x, y: y - 6, 'text-anchor': 'middle', 'font-size': 17, 'font-weight': 700, fill: ink }, nodeName(n.index)));
-      g.append(svg('text', { x, y: y + 10, 'text-anchor': 'middle', 'font-size': 11, fill: ink }, `term ${n.term}`));
-      const roleText = n.alive ? n.role : 'crashed';
-      const below = svg('text', { x, y: y + 58, 'text-anchor': 'middle', 'font-size': 11.5, 'font-weight': 600, fill: roleStroke[n.role] ?? '#868e96' }, roleText);
-      g.append(below);
+      attrs(e.name, { fill: ink });
+      attrs(e.term, { fill: ink });
+      text(e.term, `term ${n.term}`);
       const vote = n.votedFor === null ? '' : `voted ${nodeName(n.votedFor)}`;
-      const extra = n.role === 'candidate' || n.role === 'precandidate' ? `${n.votes.length} vote${n.votes.length === 1 ? '' : 's'}` : vote;
-      if (extra) g.append(svg('text', { x, y: y + 22, 'text-anchor': 'middle', 'font-size': 9.5, fill: '#6b7385' }, extra));
-      if (n.role === 'leader') g.append(svg('text', { x, y: y - 49, 'text-anchor': 'middle', 'font-size': 15, fill: '#3b5bdb' }, '♛'));
-      layer.append(g);
+      text(e.extra, n.role === 'candidate' || n.role === 'precandidate' ? `${n.votes.length} vote${n.votes.length === 1 ? '' : 's'}` : vote);
+      attrs(e.role, { fill: roleStroke[n.role] ?? '#868e96' });
+      text(e.role, n.alive ? n.role : 'crashed');
+      text(e.crown, n.role === 'leader' ? '♛' : '');
     }
-    // Messages in flight.
-    msgs.replaceChildren();
+    // Messages in flight: one element per message for its whole flight.
     const inFlight = run.messages();
     const labelled = inFlight.length <= 24;
+    const alive = new Set<number>();
     for (const m of inFlight) {
+      alive.add(m.id);
       const from = pos[m.fromIndex]!;
       const to = pos[m.toIndex]!;
       const span = m.deliverAt - m.sentAt;
@@ -556,27 +610,37 @@ export class ScopeApp {
       const dy = to[1] - from[1];
       const len = Math.hypot(dx, dy) || 1;
       // Each direction on its own side of the link, off the node circles.
-      const ox = (-dy / len) * 6;
-      const oy = (dx / len) * 6;
       const q = 0.15 + 0.7 * p;
-      const x = from[0] + dx * q + ox;
-      const y = from[1] + dy * q + oy;
-      const g = svg('g', { class: 'msg', 'data-msg': m.id, 'data-type': m.message.type });
-      g.addEventListener('click', (e) => {
-        e.stopPropagation();
-        this.select(null, m.id);
-      });
-      const selected = this.selectedMessage === m.id;
-      const big = m.message.type === 'AppendEntries' && m.message.entries.length > 0;
-      g.append(svg('circle', { cx: x, cy: y, r: selected ? 9 : big ? 7 : 5.5, fill: messageColour(m), stroke: selected ? '#1d2330' : '#fff', 'stroke-width': selected ? 2 : 1 }));
-      if (labelled || selected) {
-        g.append(svg('text', { x: x + 8, y: y - 6, 'font-size': 9, fill: '#495057', 'paint-order': 'stroke', stroke: '#fff', 'stroke-width': 3 }, m.label));
+      const x = from[0] + dx * q + (-dy / len) * 6;
+      const y = from[1] + dy * q + (dx / len) * 6;
+      let e = this.messageEls.get(m.id);
+      if (!e) {
+        const g = svg('g', { class: 'msg', 'data-msg': m.id, 'data-type': m.message.type });
+        g.addEventListener('click', (ev) => {
+          ev.stopPropagation();
+          this.select(null, m.id);
+        });
+        const big = m.message.type === 'AppendEntries' && m.message.entries.length > 0;
+        const dot = svg('circle', { r: big ? 7 : 5.5, fill: messageColour(m), stroke: '#fff', 'stroke-width': 1 });
+        const label = svg('text', { 'font-size': 9, fill: '#495057', 'paint-order': 'stroke', stroke: '#fff', 'stroke-width': 3 }, m.label);
+        g.append(dot, label);
+        msgs.append(g);
+        e = { g, dot, label, r: big ? 7 : 5.5 };
+        this.messageEls.set(m.id, e);
       }
-      msgs.append(g);
+      const selected = this.selectedMessage === m.id;
+      attrs(e.dot, { cx: x.toFixed(1), cy: y.toFixed(1), r: selected ? 9 : e.r, stroke: selected ? '#1d2330' : '#fff', 'stroke-width': selected ? 2 : 1 });
+      attrs(e.label, { x: (x + 8).toFixed(1), y: (y - 6).toFixed(1), visibility: labelled || selected ? 'visible' : 'hidden' });
+    }
+    for (const [id, e] of this.messageEls) {
+      if (!alive.has(id)) {
+        e.g.remove();
+        this.messageEls.delete(id);
+      }
     }
     // Dropped messages: a red cross where they died, fading out.
-    drops.replaceChildren();
     const window = Math.max(20, 1500 * this.speed);
+    let crosses = '';
     for (const d of run.recentDrops(window)) {
       if (d.fromIndex < 0 || d.toIndex < 0) continue;
       const from = pos[d.fromIndex]!;
@@ -584,8 +648,12 @@ export class ScopeApp {
       const q = 0.15 + 0.7 * d.where;
       const x = from[0] + (to[0] - from[0]) * q;
       const y = from[1] + (to[1] - from[1]) * q;
-      const opacity = 1 - (now - d.t) / window;
-      drops.append(svg('text', { x, y: y + 5, 'text-anchor': 'middle', 'font-size': 16, 'font-weight': 700, fill: '#e03131', opacity, class: 'drop', 'data-reason': d.reason }, '✕'));
+      const opacity = Math.max(0, 1 - (now - d.t) / window);
+      crosses += `<text class="drop" data-reason="${d.reason}" x="${x.toFixed(1)}" y="${(y + 5).toFixed(1)}" text-anchor="middle" font-size="16" font-weight="700" fill="#e03131" opacity="${opacity.toFixed(2)}">✕</text>`;
+    }
+    if (crosses !== this.dropsHtml) {
+      this.dropsHtml = crosses;
+      drops.innerHTML = crosses;
     }
   }
 
@@ -615,6 +683,9 @@ export class ScopeApp {
   }
 
   private drawLogs(nodes: NodeView[]): void {
+    const key = nodes.map((n) => `${n.alive}${n.role}${n.commitIndex}:${n.log.map((e) => e.term).join('.')}:${n.nextIndex?.join('.') ?? ''}:${n.matchIndex?.join('.') ?? ''}`).join('|');
+    if (key === this.logsKey) return;
+    this.logsKey = key;
     const rows = this.ui.logs!.querySelector('.rows')!;
     rows.replaceChildren();
     const longest = Math.max(0, ...nodes.map((n) => n.log.length));
@@ -649,44 +720,69 @@ export class ScopeApp {
     }
   }
 
+  /**
+   * The term timeline: segments are drawn once in virtual-time units inside a scaled group (only the scale and the
+   * open segments change per frame); the ticks and the cursor are redrawn.
+   */
   private drawTimeline(): void {
     const run = this.session.run;
     const s = this.timelineSvg;
     const n = run.ids.length;
     const lane = 13;
     const height = n * lane + 22;
-    const width = Math.max(300, s.clientWidth || 900);
-    s.setAttribute('height', String(height));
-    s.setAttribute('viewBox', `0 0 ${width} ${height}`);
-    s.replaceChildren();
-    const end = this.timelineEnd();
+    const width = this.timelineWidth;
     const x0 = 40;
-    const x = (t: number): number => x0 + (Math.min(t, end) / end) * (width - x0 - 10);
-    for (let i = 0; i < n; i++) {
-      s.append(svg('text', { x: 4, y: i * lane + 10, 'font-size': 10, fill: '#6b7385' }, nodeName(i)));
-      s.append(svg('line', { x1: x0, x2: width - 10, y1: i * lane + 6.5, y2: i * lane + 6.5, stroke: '#f1f3f5' }));
+    const end = this.timelineEnd();
+    const scale = (width - x0 - 10) / end;
+    let state = this.timelineState;
+    const segments = run.timeline();
+    if (!state || state.run !== run || state.width !== width || state.segments > segments.length) {
+      attrs(s, { height, viewBox: `0 0 ${width} ${height}` });
+      s.replaceChildren();
+      for (let i = 0; i < n; i++) {
+        s.append(svg('text', { x: 4, y: i * lane + 10, 'font-size': 10, fill: '#6b7385' }, nodeName(i)));
+        s.append(svg('line', { x1: x0, x2: width - 10, y1: i * lane + 6.5, y2: i * lane + 6.5, stroke: '#f1f3f5' }));
+      }
+      const group = svg('g');
+      const overlay = svg('g');
+      s.append(group, overlay);
+      state = { run, segments: 0, open: [], group, overlay, width, ticks: '' };
+      this.timelineState = state;
     }
-    for (const seg of run.timeline()) {
-      const from = x(seg.from);
-      const to = x(Number.isFinite(seg.to) ? seg.to : run.now);
-      if (to <= from && Number.isFinite(seg.to)) continue;
+    for (; state.segments < segments.length; state.segments++) {
+      const seg = segments[state.segments]!;
       const h = seg.role === 'leader' ? 11 : seg.role === 'down' ? 3 : seg.role === 'follower' ? 6 : 9;
-      s.append(svg('rect', {
-        x: from, width: Math.max(0.8, to - from), y: seg.node * lane + 6.5 - h / 2, height: h, rx: 1.5,
+      const rect = svg('rect', {
+        x: seg.from, width: 0, y: seg.node * lane + 6.5 - h / 2, height: h,
         fill: seg.role === 'down' ? '#ced4da' : termColour(seg.term),
         stroke: seg.role === 'leader' ? '#3b5bdb' : seg.role === 'candidate' ? '#e8590c' : 'none', 'stroke-width': 0.8,
-      }));
+        'vector-effect': 'non-scaling-stroke',
+      });
+      state.group.append(rect);
+      state.open.push({ seg, rect });
     }
-    // Ticks every "nice" step.
+    state.open = state.open.filter(({ seg, rect }) => {
+      const to = Number.isFinite(seg.to) ? seg.to : run.now;
+      // At least about one pixel wide, whatever the scale.
+      attrs(rect, { width: Math.max(0.8 / scale, to - seg.from).toFixed(3) });
+      return !Number.isFinite(seg.to);
+    });
+    attrs(state.group, { transform: `translate(${x0} 0) scale(${scale.toFixed(6)} 1)` });
+    const x = (t: number): number => x0 + Math.min(t, end) * scale;
     const step = [100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 60_000].find((st) => end / st <= 10) ?? 120_000;
+    let overlay = '';
     for (let t = 0; t <= end; t += step) {
-      s.append(svg('text', { x: x(t), y: n * lane + 16, 'font-size': 9.5, fill: '#868e96', 'text-anchor': 'middle' }, t >= 1000 ? `${t / 1000}s` : `${t}ms`));
+      overlay += `<text x="${x(t).toFixed(1)}" y="${n * lane + 16}" font-size="9.5" fill="#868e96" text-anchor="middle">${t >= 1000 ? `${t / 1000}s` : `${t}ms`}</text>`;
     }
     const parent = this.session.branch.parent;
-    if (parent) s.append(svg('line', { x1: x(parent.at), x2: x(parent.at), y1: 0, y2: n * lane, stroke: '#845ef7', 'stroke-dasharray': '2 2' }));
+    if (parent) overlay += `<line x1="${x(parent.at)}" x2="${x(parent.at)}" y1="0" y2="${n * lane}" stroke="#845ef7" stroke-dasharray="2 2"></line>`;
     const v = run.violation;
-    if (v) s.append(svg('line', { x1: x(v.time), x2: x(v.time), y1: 0, y2: n * lane + 4, stroke: '#d6336c', 'stroke-width': 2 }));
-    s.append(svg('line', { x1: x(run.now), x2: x(run.now), y1: 0, y2: n * lane + 4, stroke: '#1d2330', 'stroke-width': 1.5, 'data-test': 'cursor' }));
+    if (v) overlay += `<line x1="${x(v.time)}" x2="${x(v.time)}" y1="0" y2="${n * lane + 4}" stroke="#d6336c" stroke-width="2"></line>`;
+    overlay += `<line data-test="cursor" x1="${x(run.now).toFixed(1)}" x2="${x(run.now).toFixed(1)}" y1="0" y2="${n * lane + 4}" stroke="#1d2330" stroke-width="1.5"></line>`;
+    if (overlay !== state.ticks) {
+      state.ticks = overlay;
+      state.overlay.innerHTML = overlay;
+    }
   }
 
   private drawMonitor(): void {
@@ -709,11 +805,14 @@ export class ScopeApp {
   private drawEvents(): void {
     const run = this.session.run;
     const box = this.ui.events!;
-    box.replaceChildren();
     const v = run.violation;
     const shown = run.recentEvents(600)
       .filter((e) => e.kind !== 'send' && e.kind !== 'deliver' && e.kind !== 'apply' && !(e.kind === 'drop' && e.reason !== 'manual'))
       .slice(-10);
+    const key = `${shown[shown.length - 1]?.seq ?? -1}|${shown.length}|${v?.eventIndex ?? ''}|${run.ids.length}`;
+    if (key === this.eventsKey) return;
+    this.eventsKey = key;
+    box.replaceChildren();
     const name = (id: string): string => {
       const i = run.ids.indexOf(id);
       return i < 0 ? id : nodeName(i);
@@ -734,8 +833,16 @@ export class ScopeApp {
     const box = this.ui.inspector!;
     const what = box.querySelector('.what')!;
     const buttons = box.querySelector('.buttons')!;
-    buttons.replaceChildren();
+    const selectedNode = this.selectedNode === null ? undefined : nodes[this.selectedNode];
+    const messageThere = this.selectedMessage !== null && this.session.run.messages().some((x) => x.id === this.selectedMessage);
+    // The buttons are rebuilt only when what they act on changes, so a click lands even while the run plays.
+    const key = [this.splitMode, this.splitGroups.join(), this.cutFrom, messageThere ? this.selectedMessage : null, this.selectedNode,
+      selectedNode?.alive, selectedNode?.role, this.session.run.violation !== null, this.session.branch.id].join('|');
+    const rebuild = key !== this.inspectorKey;
+    this.inspectorKey = key;
+    if (rebuild) buttons.replaceChildren();
     const button = (text: string, test: string, onClick: () => void, disabled = false, cls = ''): void => {
+      if (!rebuild) return;
       const b = el('button', { 'data-test': test, class: cls }, text) as HTMLButtonElement;
       b.disabled = disabled || this.session.run.violation !== null;
       b.addEventListener('click', onClick);
@@ -755,11 +862,13 @@ export class ScopeApp {
       button('cancel', 'cancel-cut', () => {
         this.cutFrom = null;
         this.drawInspector();
+        this.drawCluster();
       });
       return;
     }
     const m = this.selectedMessage === null ? undefined : this.session.run.messages().find((x) => x.id === this.selectedMessage);
     if (m) {
+      if (!rebuild) return;
       what.innerHTML = '';
       what.append(
         document.createTextNode(`${nodeName(m.fromIndex)} → ${nodeName(m.toIndex)}: `),
@@ -785,6 +894,7 @@ export class ScopeApp {
     button('cut a link…', 'cut', () => {
       this.cutFrom = n.index;
       this.drawInspector();
+      this.drawCluster();
     });
   }
 
