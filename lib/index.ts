@@ -39,3 +39,4 @@ export type { RaftBugs } from './raft/node';
 export type { ClusterBugs } from './sim/cluster';
 
 export { scope, scopeHtml, specFromCluster, type ScopeOptions } from './scope/notebook';
+export type { ScopeAction } from './scope/spec';
