@@ -407,8 +407,9 @@ export class ScopeApp {
 
   link(): string {
     const hash = encodeLink(this.session.spec, this.session.run.now);
-    if (typeof location !== 'undefined' && /^https?:/.test(location.href)) return `${location.href.split('#')[0]}#${hash}`;
-    return `#${hash}`;
+    if (this.useHash && /^https?:/.test(location.href)) return `${location.href.split('#')[0]}#${hash}`;
+    // Inside a notebook's output: a link to the standalone page that `npm run scope` serves.
+    return `http://127.0.0.1:8090/#${hash}`;
   }
 
   private writeHash(): void {
