@@ -40,3 +40,6 @@ export { runLabInSim, type SimLabOptions, type SimLabRun } from './lab/sim-lab';
 
 export * from './fuzz/index';
 export type { ClusterBugs } from './sim/cluster';
+
+export { scope, scopeHtml, specFromCluster, type ScopeOptions } from './scope/notebook';
+export type { ScopeAction } from './scope/spec';
