@@ -4,7 +4,7 @@ import { taskJson, taskResult, type TaskResult } from './checks';
 import type { SubmissionFiles } from './lab-files';
 import { defaultLimits, loadSubmission, SubmissionError, submissionId, type LoadLimits } from './submission';
 import { gradeNotebook, NOTEBOOK_NAME } from './notebook-grader';
-import { safeFileName } from './gradebook';
+import { safeFileName } from './file-names';
 import { checkTask2 } from './task2';
 import { checkTask3 } from './task3';
 
