@@ -93,7 +93,9 @@ function syntaxProblem(src: string, top: SyntaxNode): { line: number; problem: s
   walk(top, (node) => {
     if (found) return false;
     if (node.type.isError) {
-      const line = lineOf(src, node.from);
+      // at the end of the file: the unfinished statement's last line, as Python says
+      const atEnd = src.slice(node.from).trim() === '';
+      const line = lineOf(src, atEnd ? src.trimEnd().length - 1 : node.from);
       found = { line, problem: `is not valid Python (${describeAt(src, node.from)})` };
       return false;
     }
@@ -149,7 +151,7 @@ function describeAt(src: string, pos: number): string {
   const lineEnd = src.indexOf('\n', pos);
   const line = src.slice(lineStart, lineEnd < 0 ? src.length : lineEnd).replace(/\r$/, '');
   const col = pos - lineStart + 1;
-  return pos >= src.length ? 'the file ends in the middle of a statement' : `column ${col} of ${JSON.stringify(line.length > 80 ? `${line.slice(0, 80)}...` : line)}`;
+  return src.slice(pos).trim() === '' ? 'the file ends in the middle of a statement' : `column ${col} of ${JSON.stringify(line.length > 80 ? `${line.slice(0, 80)}...` : line)}`;
 }
 
 // ---- Module-level statements ----
