@@ -55,7 +55,19 @@ export function isUnknown(e: Evaluated): e is Unknown {
 
 /** Parse a program; invalid Python gives the first bad line. */
 export function readPython(text: string): PythonParse {
+  try {
+    return parseProgram(text);
+  } catch (error) {
+    // the tree walks recurse: an expression nested beyond the stack is refused, not a grader crash
+    if (error instanceof RangeError) return { ok: false, line: 1, problem: 'is nested too deeply for the grader to read' };
+    throw error;
+  }
+}
+
+function parseProgram(text: string): PythonParse {
   const src = text.replace(/^\uFEFF/, '');
+  const deep = tooDeep(src);
+  if (deep) return { ok: false, ...deep };
   const tree = parser.parse(src);
   const problem = syntaxProblem(src, tree.topNode);
   if (problem) return { ok: false, ...problem };
@@ -87,6 +99,37 @@ export function readPython(text: string): PythonParse {
 }
 
 // ---- Syntax ----
+
+/** Python's tokenizer refuses more than 200 nested brackets; checked first, as deep nesting makes parsing slow. */
+const MAX_NESTING = 200;
+
+function tooDeep(src: string): { line: number; problem: string } | null {
+  let depth = 0;
+  let line = 1;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === '\n') line++;
+    else if (c === '#') {
+      while (i + 1 < src.length && src[i + 1] !== '\n') i++;
+    } else if (c === "'" || c === '"') {
+      const quote = src.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
+      i += quote.length;
+      while (i < src.length && !src.startsWith(quote, i)) {
+        if (src[i] === '\\') i++;
+        else if (src[i] === '\n') {
+          if (quote.length === 1) break; // an unclosed string: the parser reports it
+          line++;
+        }
+        i++;
+      }
+      if (src[i] === '\n') line++;
+      i += quote.length - 1;
+    } else if (c === '(' || c === '[' || c === '{') {
+      if (++depth > MAX_NESTING) return { line, problem: `is not valid Python (too many nested parentheses: Python allows ${MAX_NESTING})` };
+    } else if (c === ')' || c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+  return null;
+}
 
 function syntaxProblem(src: string, top: SyntaxNode): { line: number; problem: string } | null {
   let found: { line: number; problem: string } | null = null;

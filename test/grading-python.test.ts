@@ -137,3 +137,16 @@ describe('grading: t2.programs and t2.f-writes on Python programs', () => {
     assert.match(c.message, /no f\.write\(\) writes "LEADER IS NOW NODE \{NODE_ID\}\\n"/);
   });
 });
+
+describe('grading: hostile programs', () => {
+  it('brackets nested past Python\'s limit of 200 are refused at once, naming the line', () => {
+    const r = readPython(`PORT = 8000\nNODE_ID = ${'('.repeat(100_000)}1${')'.repeat(100_000)}\n`);
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.equal(r.line, 2);
+      assert.match(r.problem, /too many nested parentheses/);
+    }
+    // brackets in strings and comments do not count
+    assert.equal(value(`S = "${'('.repeat(300)}"  # ${'['.repeat(300)}\nPORT = (8001)\n`, 'PORT'), 8001);
+  });
+});
