@@ -76,6 +76,9 @@ const KINDS: readonly [RegExp, string][] = [
   [/./, 'every artifact'],
 ];
 
+/** Lines kept per submission for the comparison (a batch keeps every fingerprint in memory). */
+const MAX_LINES = 20_000;
+
 const MINHASH_BANDS = 6;
 const MINHASH_ROWS = 5;
 
@@ -133,6 +136,7 @@ export function fingerprintArtifacts(files: SubmissionFiles): ArtifactFingerprin
     hashes.set(name, createHash('sha256').update(normalized.join('\n')).digest('hex').slice(0, 32));
     const seen = new Map<string, number>();
     for (const l of normalized) {
+      if (lines.size >= MAX_LINES) break;
       const k = (seen.get(l) ?? 0) + 1;
       seen.set(l, k);
       lines.add(`${name}\0${l}\0${k}`);
