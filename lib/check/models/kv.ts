@@ -1,0 +1,86 @@
+/**
+ * The key/value store: put(key, value), get(key) -> value, append(key, value), one string register per key
+ * (Porcupine's kv model). A key nobody wrote reads as `initial`: null by default (this project's store), ''
+ * for Porcupine's and Jepsen's kv histories.
+ */
+import { hashString, ILLEGAL, partitionBy, returned, type Illegal, type Model, type Operation } from '../linearizability/model';
+
+export type KvInput =
+  | { readonly f: 'put'; readonly key: string; readonly value: string }
+  | { readonly f: 'append'; readonly key: string; readonly value: string }
+  | { readonly f: 'get'; readonly key: string };
+/** A get's output: the value read (null: absent). Puts and appends have no output. */
+export interface KvOutput {
+  readonly value?: string | null;
+}
+export type KvState = string | null;
+export type KvOp = Operation<KvInput, KvOutput>;
+
+const NULL_HASH = 0x5bd1e995;
+
+export function kvModel(options: { readonly initial?: string | null } = {}): Model<KvState, KvInput, KvOutput> {
+  const initial = options.initial === undefined ? null : options.initial;
+  return {
+    name: 'kv',
+    spec: { name: 'kv', initial },
+    init: () => initial,
+    step(state: KvState, input: KvInput, output: KvOutput | undefined): KvState | Illegal {
+      switch (input.f) {
+        case 'put':
+          return input.value;
+        case 'append':
+          return (state ?? '') + input.value;
+        case 'get':
+          if (output === undefined) return state;
+          return output.value === state || (output.value === undefined && state === null) ? state : ILLEGAL;
+      }
+    },
+    equal: (a, b) => a === b,
+    hash: (s) => (s === null ? NULL_HASH : hashString(s)),
+    describeOperation(input, output) {
+      if (input.f === 'get') return `get(${input.key}) -> ${output === undefined ? '?' : JSON.stringify(output.value ?? null)}`;
+      return `${input.f}(${input.key}, ${JSON.stringify(input.value)})`;
+    },
+    partition: (history) => partitionBy(history, (op) => op.input.key),
+    simplify(ops) {
+      // A get that never returned says nothing. A put or append that never returned and whose value no returned
+      // get contains can be left out: had it taken effect, every later read until the next put would contain it.
+      const reads: string[] = [];
+      for (const op of ops) if (op.input.f === 'get' && returned(op) && typeof op.output?.value === 'string') reads.push(op.output.value);
+      return ops.filter((op) => {
+        if (returned(op)) return true;
+        if (op.input.f === 'get') return false;
+        const v = op.input.value;
+        return op.input.f === 'put' ? reads.some((r) => r.startsWith(v)) : reads.some((r) => r.includes(v));
+      });
+    },
+    impossible(ops) {
+      // A get that read a value (other than the initial one) before any put or append on the key was called.
+      let firstWrite = Infinity;
+      for (const op of ops) if (op.input.f !== 'get' && op.call < firstWrite) firstWrite = op.call;
+      const hasAppend = ops.some((op) => op.input.f === 'append');
+      const written = new Set<string>();
+      for (const op of ops) if (op.input.f === 'put') written.add(op.input.value);
+      return ops.findIndex((op) => {
+        if (op.input.f !== 'get' || !returned(op)) return false;
+        const v = op.output?.value ?? null;
+        if (v === initial) return false;
+        if ((op.return as number) < firstWrite) return true;
+        // Without appends, every value read is the initial one or a value some put wrote.
+        return !hasAppend && (v === null || !written.has(v));
+      });
+    },
+    validate(input, output) {
+      const i = input as Partial<Record<string, unknown>> | null;
+      if (typeof i !== 'object' || i === null) return 'input must be an object';
+      if (i['f'] !== 'put' && i['f'] !== 'get' && i['f'] !== 'append') return `input.f must be put, get or append, got ${JSON.stringify(i['f'])}`;
+      if (typeof i['key'] !== 'string') return 'input.key must be a string';
+      if (i['f'] !== 'get' && typeof i['value'] !== 'string') return `input.value must be a string for ${i['f']}`;
+      if (i['f'] === 'get' && output !== undefined) {
+        const o = output as Partial<Record<string, unknown>> | null;
+        if (typeof o !== 'object' || o === null || (o['value'] !== null && o['value'] !== undefined && typeof o['value'] !== 'string')) return 'output.value must be a string or null';
+      }
+      return null;
+    },
+  };
+}
