@@ -16,6 +16,8 @@ import { checkHistory, type CheckHistoryOptions, type LinearizabilityResult } fr
 import type { Operation } from './linearizability/model';
 import { kvModel, type KvInput, type KvOutput } from './models/kv';
 
+const KV = kvModel();
+
 export * from './linearizability/model';
 export { checkHistory, validateHistory, type CheckHistoryOptions, type LinearizabilityFailure, type LinearizabilityResult, type OperationView } from './linearizability/check';
 export { checkHistoryParallel, type ParallelOptions } from './linearizability/parallel';
@@ -57,12 +59,13 @@ function validateKv(history: readonly KvOperation[]): void {
 
 /** A `KvOperation` as an operation of the kv model (same index in the history). */
 export function fromKvOperation(op: KvOperation): Operation<KvInput, KvOutput> {
-  const input: KvInput = op.op === 'get' ? { f: 'get', key: op.key } : { f: op.op, key: op.key, value: op.value as string };
-  return { client: op.client, input, ...(op.op === 'get' ? { output: { value: op.value } } : {}), call: op.call, return: op.return ?? null };
+  const ret = op.return ?? null;
+  if (op.op === 'get') return { client: op.client, input: { f: 'get', key: op.key }, output: { value: op.value }, call: op.call, return: ret };
+  return { client: op.client, input: { f: op.op, key: op.key, value: op.value as string }, call: op.call, return: ret };
 }
 
 /** Checks a key/value history (put/get/append, absent keys read as null). */
 export function checkLinearizability(history: readonly KvOperation[], options: CheckOptions = {}): CheckResult {
   validateKv(history);
-  return checkHistory(history.map(fromKvOperation), kvModel(), options);
+  return checkHistory(history.map(fromKvOperation), KV, options);
 }

@@ -9,8 +9,10 @@
  * `PartCheck.advance(slice)` does at most `slice` search steps, so a scheduler can interleave parts: a part that
  * is hard to decide never starves one that is plainly illegal.
  */
-import { ILLEGAL, returned, type Model, type Operation } from './model';
+import { ILLEGAL as ILLEGAL_EXPORT, returned as returnedExport, type Model, type Operation } from './model';
 import { PartSearch } from './search';
+const ILLEGAL: typeof ILLEGAL_EXPORT = ILLEGAL_EXPORT; // a local binding: an imported one is a getter call in the hot loop
+const returned = returnedExport;
 
 export type PartStatus = 'ok' | 'illegal' | 'unknown' | 'running';
 export type DecidedBy = 'empty' | 'impossible' | 'sequential' | 'search';

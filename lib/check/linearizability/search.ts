@@ -16,14 +16,11 @@
  * The search is resumable: `run(n)` does at most n more steps, so a scheduler can interleave many parts and
  * give each its own budget.
  */
-import { ILLEGAL, returned, type Model, type Operation } from './model';
+import { ILLEGAL as ILLEGAL_EXPORT, returned as returnedExport, type Model, type Operation } from './model';
+const ILLEGAL: typeof ILLEGAL_EXPORT = ILLEGAL_EXPORT; // a local binding: an imported one is a getter call in the hot loop
+const returned = returnedExport;
 
 export type SearchStatus = 'ok' | 'illegal' | 'running';
-
-interface CacheEntry<S> {
-  readonly bits: Uint32Array;
-  readonly state: S;
-}
 
 function zobristWords(n: number): Int32Array {
   const words = new Int32Array(n);
@@ -58,9 +55,19 @@ export class PartSearch<S, I, O> {
   private readonly head: number;
   private readonly zobrist: Int32Array;
   private readonly bits: Uint32Array;
-  private readonly cache = new Map<number, CacheEntry<S>[]>();
+  private readonly words: number;
+  private pool: Uint32Array;
+  private hashes = new Int32Array(64);
+  private chain = new Int32Array(64);
+  private readonly states: S[] = [];
+  private table = new Int32Array(64).fill(-1);
+  private mask = 63;
+  private count = 0;
   private readonly stackEntry: number[] = [];
   private readonly stackState: S[] = [];
+  private readonly stackForced: boolean[] = [];
+  /** At a configuration just reached: look for a forced move before trying choices. */
+  private scan = true;
   private state: S;
   private entry: number;
   private hash = 0;
@@ -106,7 +113,9 @@ export class PartSearch<S, I, O> {
       last = e;
     });
     this.zobrist = zobristWords(n);
-    this.bits = new Uint32Array(Math.ceil(n / 32) || 1);
+    this.words = Math.ceil(n / 32) || 1;
+    this.bits = new Uint32Array(this.words);
+    this.pool = new Uint32Array(64 * this.words);
     this.state = model.init();
     this.entry = this.next[this.head]!;
     if (this.required === 0) this.status = 'ok';
@@ -115,91 +124,172 @@ export class PartSearch<S, I, O> {
   /** Runs at most `maxSteps` more steps; returns the status afterwards. */
   run(maxSteps: number): SearchStatus {
     if (this.status !== 'running') return this.status;
-    const { model, ops, opOf, isCall, match, next, prev, head, zobrist, bits, stackEntry, stackState } = this;
-    let { state, entry, hash, required } = this;
+    const { model, ops, opOf, isCall, match, next, prev, head, zobrist, bits, stackEntry, stackState, stackForced } = this;
+    let { state, entry, hash, required, scan } = this;
     let budget = maxSteps;
     let status: SearchStatus = 'running';
+    const take = (e: number, after: S, forced: boolean) => {
+      const op = opOf[e]!;
+      const ret = match[e]!;
+      stackEntry.push(e);
+      stackState.push(state);
+      stackForced.push(forced);
+      state = after;
+      hash ^= zobrist[op]!;
+      if (ret !== -1) required--;
+      // Lift the call and its return out of the list.
+      next[prev[e]!] = next[e]!;
+      if (next[e] !== -1) prev[next[e]!] = prev[e]!;
+      if (ret !== -1) {
+        next[prev[ret]!] = next[ret]!;
+        if (next[ret] !== -1) prev[next[ret]!] = prev[ret]!;
+      }
+    };
+    /** Undo choices up to and including the last one that was not forced; false when none is left. */
+    const backtrack = (): boolean => {
+      for (;;) {
+        const top = stackEntry.pop();
+        if (top === undefined) return false;
+        state = stackState.pop()!;
+        const forced = stackForced.pop()!;
+        const op = opOf[top]!;
+        bits[op >> 5]! &= ~(1 << (op & 31));
+        hash ^= zobrist[op]!;
+        const ret = match[top]!;
+        if (ret !== -1) {
+          required++;
+          next[prev[ret]!] = ret;
+          if (next[ret] !== -1) prev[next[ret]!] = ret;
+        }
+        next[prev[top]!] = top;
+        if (next[top] !== -1) prev[next[top]!] = top;
+        if (!forced) {
+          entry = next[top]!;
+          return true;
+        }
+      }
+    };
     while (budget-- > 0) {
+      if (required === 0) {
+        status = 'ok';
+        break;
+      }
+      if (scan) {
+        // A callable operation that leaves the state as it is (a read that matches, a failed cas) can be taken
+        // first without losing any linearization: it is a forced move, never a choice to revisit.
+        scan = false;
+        let e = next[head]!;
+        let failed = false;
+        while (e !== -1 && isCall[e] === 1) {
+          const o = ops[opOf[e]!]!;
+          const after = model.step(state, o.input, match[e] === -1 ? undefined : o.output);
+          if (after !== ILLEGAL && (after === state || model.equal(after, state))) {
+            const op = opOf[e]!;
+            bits[op >> 5]! |= 1 << (op & 31);
+            if (this.seen((hash ^ zobrist[op]! ^ Math.imul(model.hash(after), 0x9e3779b1)) | 0, after)) {
+              bits[op >> 5]! &= ~(1 << (op & 31));
+              failed = true; // explored before, from this very configuration's only useful move: it failed
+            } else {
+              take(e, after, true);
+              scan = true;
+            }
+            break;
+          }
+          e = next[e]!;
+        }
+        if (scan) continue;
+        if (failed) {
+          if (!backtrack()) {
+            status = 'illegal';
+            break;
+          }
+          continue;
+        }
+        entry = next[head]!;
+        continue;
+      }
       if (entry !== -1 && isCall[entry] === 1) {
         const op = opOf[entry]!;
-        const ret = match[entry]!;
         const o = ops[op]!;
-        const after = model.step(state, o.input, ret === -1 ? undefined : o.output);
+        const after = model.step(state, o.input, match[entry] === -1 ? undefined : o.output);
         if (after !== ILLEGAL) {
-          const word = op >> 5;
           const bit = 1 << (op & 31);
-          bits[word]! |= bit;
-          const h = (hash ^ zobrist[op]! ^ Math.imul(model.hash(after), 0x9e3779b1)) | 0;
-          if (!this.seen(h, after)) {
-            stackEntry.push(entry);
-            stackState.push(state);
-            state = after;
-            hash ^= zobrist[op]!;
-            if (ret !== -1) required--;
-            // Lift the call and its return out of the list.
-            next[prev[entry]!] = next[entry]!;
-            if (next[entry] !== -1) prev[next[entry]!] = prev[entry]!;
-            if (ret !== -1) {
-              next[prev[ret]!] = next[ret]!;
-              if (next[ret] !== -1) prev[next[ret]!] = prev[ret]!;
-            }
-            if (stackEntry.length > this.longest.length) this.longest = stackEntry.map((e) => opOf[e]!);
-            if (required === 0) {
-              status = 'ok';
-              break;
-            }
-            entry = next[head]!;
+          bits[op >> 5]! |= bit;
+          if (!this.seen((hash ^ zobrist[op]! ^ Math.imul(model.hash(after), 0x9e3779b1)) | 0, after)) {
+            take(entry, after, false);
+            scan = true;
             continue;
           }
-          bits[word]! &= ~bit;
+          bits[op >> 5]! &= ~bit;
         }
         entry = next[entry]!;
         continue;
       }
       // A return (or the end): the operation returning here could not be placed before it. Undo the last choice.
-      if (entry !== -1 && stackEntry.length >= this.longest.length) this.stuckAt = opOf[entry]!;
-      const top = stackEntry.pop();
-      if (top === undefined) {
+      if (entry !== -1 && stackEntry.length >= this.longest.length) {
+        // Stuck deeper than ever before: remember this order (copied only here, not at every step).
+        this.stuckAt = opOf[entry]!;
+        this.longest = stackEntry.map((x) => opOf[x]!);
+      }
+      if (!backtrack()) {
         status = 'illegal';
         break;
       }
-      state = stackState.pop()!;
-      const op = opOf[top]!;
-      bits[op >> 5]! &= ~(1 << (op & 31));
-      hash ^= zobrist[op]!;
-      const ret = match[top]!;
-      if (ret !== -1) {
-        required++;
-        next[prev[ret]!] = ret;
-        if (next[ret] !== -1) prev[next[ret]!] = ret;
-      }
-      next[prev[top]!] = top;
-      if (next[top] !== -1) prev[next[top]!] = top;
-      entry = next[top]!;
     }
     this.steps += maxSteps - Math.max(budget, 0);
     this.state = state;
     this.entry = entry;
     this.hash = hash;
     this.required = required;
+    this.scan = scan;
     this.status = status;
     return status;
   }
 
-  /** Is (bits, state) in the cache? If not, add it. */
+  /** Is (bits, state) in the cache? If not, add it. The cache is a chained hash table over flat typed arrays. */
   private seen(h: number, state: S): boolean {
-    const bucket = this.cache.get(h);
-    const bits = this.bits;
-    if (bucket !== undefined) {
-      outer: for (const c of bucket) {
-        const b = c.bits;
-        for (let w = 0; w < b.length; w++) if (b[w] !== bits[w]) continue outer;
-        if (this.model.equal(c.state, state)) return true;
+    const { bits, words } = this;
+    let pool = this.pool;
+    for (let i = this.table[h & this.mask]!; i !== -1; i = this.chain[i]!) {
+      if (this.hashes[i] !== h) continue;
+      let same = true;
+      const base = i * words;
+      for (let w = 0; w < words; w++) {
+        if (pool[base + w] !== bits[w]) {
+          same = false;
+          break;
+        }
       }
-      bucket.push({ bits: bits.slice(), state });
-    } else {
-      this.cache.set(h, [{ bits: bits.slice(), state }]);
+      if (same && this.model.equal(this.states[i]!, state)) return true;
     }
+    const id = this.count++;
+    if (id === this.hashes.length) {
+      const capacity = id * 2;
+      const grownPool = new Uint32Array(capacity * words);
+      grownPool.set(pool);
+      this.pool = pool = grownPool;
+      const grownHashes = new Int32Array(capacity);
+      grownHashes.set(this.hashes);
+      this.hashes = grownHashes;
+      const grownChain = new Int32Array(capacity);
+      grownChain.set(this.chain);
+      this.chain = grownChain;
+    }
+    pool.set(bits, id * words);
+    this.hashes[id] = h;
+    this.states[id] = state;
+    if (this.count > this.table.length * 0.75) {
+      this.table = new Int32Array(this.table.length * 2).fill(-1);
+      this.mask = this.table.length - 1;
+      for (let i = 0; i < id; i++) {
+        const b = this.hashes[i]! & this.mask;
+        this.chain[i] = this.table[b]!;
+        this.table[b] = i;
+      }
+    }
+    const b = h & this.mask;
+    this.chain[id] = this.table[b]!;
+    this.table[b] = id;
     return false;
   }
 }

@@ -3,7 +3,10 @@
  * (Porcupine's kv model). A key nobody wrote reads as `initial`: null by default (this project's store), ''
  * for Porcupine's and Jepsen's kv histories.
  */
-import { hashString, ILLEGAL, partitionBy, returned, type Illegal, type Model, type Operation } from '../linearizability/model';
+import { overwrittenReads } from './overwritten';
+import { hashString, ILLEGAL as ILLEGAL_EXPORT, partitionBy, returned as returnedExport, type Illegal, type Model, type Operation } from '../linearizability/model';
+const ILLEGAL: typeof ILLEGAL_EXPORT = ILLEGAL_EXPORT; // a local binding: an imported one is a getter call in the hot loop
+const returned = returnedExport;
 
 export type KvInput =
   | { readonly f: 'put'; readonly key: string; readonly value: string }
@@ -61,13 +64,42 @@ export function kvModel(options: { readonly initial?: string | null } = {}): Mod
       const hasAppend = ops.some((op) => op.input.f === 'append');
       const written = new Set<string>();
       for (const op of ops) if (op.input.f === 'put') written.add(op.input.value);
+      const putCount = new Map<string, number>();
+      for (const op of ops) if (op.input.f === 'put') putCount.set(op.input.value, (putCount.get(op.input.value) ?? 0) + 1);
+      const writeValues = ops.filter((op) => op.input.f !== 'get').map((op) => (op.input as { value: string }).value);
+      // State v arises only right after the one put of v when no other put value and no append value is a
+      // prefix of v (appends only ever extend the state).
+      const memo = new Map<string, boolean>();
+      const unique = (v: string) => {
+        let u = memo.get(v);
+        if (u === undefined) memo.set(v, (u = isUnique(v)));
+        return u;
+      };
+      const writeSet = new Set(writeValues);
+      const startsWithWrite = (v: string) => {
+        if (writeSet.has('')) return true;
+        for (let k = 1; k <= v.length; k++) if (writeSet.has(v.slice(0, k))) return true;
+        return false;
+      };
+      const isUnique = (v: string) => {
+        if (v === initial || putCount.get(v) !== 1 || writeSet.has('')) return false;
+        for (let k = 1; k < v.length; k++) if (writeSet.has(v.slice(0, k))) return false;
+        return !ops.some((op) => op.input.f === 'append' && op.input.value === v);
+      };
+      const overwritten = overwrittenReads(
+        ops.filter((op) => op.input.f !== 'get' && returned(op)).map((op) => ({ value: op.input.f === 'put' ? op.input.value : '\u0000append', call: op.call, return: op.return as number })),
+        unique,
+      );
       return ops.findIndex((op) => {
         if (op.input.f !== 'get' || !returned(op)) return false;
         const v = op.output?.value ?? null;
         if (v === initial) return false;
         if ((op.return as number) < firstWrite) return true;
-        // Without appends, every value read is the initial one or a value some put wrote.
-        return !hasAppend && (v === null || !written.has(v));
+        // Every value read starts with the value of some write (a put, or the first append to an empty key).
+        if (v === null || !startsWithWrite(v)) return true;
+        // Without appends, every value read is a value some put wrote.
+        if (!hasAppend && !written.has(v)) return true;
+        return overwritten(v, op.call);
       });
     },
     validate(input, output) {

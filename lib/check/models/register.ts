@@ -4,7 +4,10 @@
  * register now holds `to`) or did not (`{ok: false}`: a failed compare is an observation that the register did
  * not hold `from`). Operations may name a `key`: registers with different keys are independent.
  */
-import { hashString, ILLEGAL, partitionBy, returned, type Illegal, type Model, type Operation } from '../linearizability/model';
+import { overwrittenReads } from './overwritten';
+import { hashString, ILLEGAL as ILLEGAL_EXPORT, partitionBy, returned as returnedExport, type Illegal, type Model, type Operation } from '../linearizability/model';
+const ILLEGAL: typeof ILLEGAL_EXPORT = ILLEGAL_EXPORT; // a local binding: an imported one is a getter call in the hot loop
+const returned = returnedExport;
 
 export type RegisterValue = string | number | null;
 export type RegisterInput =
@@ -83,8 +86,20 @@ export function registerModel(): Model<RegisterValue, RegisterInput, RegisterOut
         if (op.input.f === 'write') note(op.input.value, op.call);
         if (op.input.f === 'cas') note(op.input.to, op.call);
       }
+      // Values only one operation can produce, and the completed operations that set the register.
+      const producers = new Map<RegisterValue, number>();
+      for (const op of ops) {
+        const v = op.input.f === 'write' ? op.input.value : op.input.f === 'cas' ? op.input.to : undefined;
+        if (v !== undefined) producers.set(v, (producers.get(v) ?? 0) + 1);
+      }
+      const sets = ops.filter((op) => returned(op) && (op.input.f === 'write' || (op.input.f === 'cas' && op.output?.ok === true)));
+      const overwritten = overwrittenReads(
+        sets.map((op) => ({ value: op.input.f === 'write' ? op.input.value : (op.input as { to: RegisterValue }).to, call: op.call, return: op.return as number })),
+        (v) => v !== null && producers.get(v) === 1,
+      );
       return ops.findIndex((op) => {
         if (!returned(op)) return false;
+        if (op.input.f === 'read' && overwritten(op.output?.value ?? null, op.call)) return true;
         let v: RegisterValue;
         if (op.input.f === 'read') v = op.output?.value ?? null;
         else if (op.input.f === 'cas' && op.output?.ok === true) v = op.input.from;

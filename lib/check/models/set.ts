@@ -2,7 +2,9 @@
  * A set with add(value) and read() -> all values (Jepsen's set workload). The read's output lists the values in
  * any order; duplicates count once.
  */
-import { hashString, ILLEGAL, partitionBy, returned, type Illegal, type Model, type Operation } from '../linearizability/model';
+import { hashString, ILLEGAL as ILLEGAL_EXPORT, partitionBy, returned as returnedExport, type Illegal, type Model, type Operation } from '../linearizability/model';
+const ILLEGAL: typeof ILLEGAL_EXPORT = ILLEGAL_EXPORT; // a local binding: an imported one is a getter call in the hot loop
+const returned = returnedExport;
 
 export type SetValue = string | number;
 export type SetInput = { readonly f: 'add'; readonly key?: string; readonly value: SetValue } | { readonly f: 'read'; readonly key?: string };
