@@ -66,6 +66,8 @@ export function generateHistory(options: GenerateOptions): GeneratedHistory {
   const maxDuration = options.maxDuration ?? 20;
   const keys = Array.from({ length: options.keys }, (_, i) => `${i}`);
   const clientTime = new Array<number>(options.clients).fill(0).map(() => rng.int(0, 5));
+  // As in Jepsen, a client whose operation never returned carries on as a new process.
+  const process = Array.from({ length: options.clients }, (_, i) => i);
   const planned: Planned[] = [];
   const recent = new Map<string, RegisterValue[]>();
   let unique = 0;
@@ -81,7 +83,7 @@ export function generateHistory(options: GenerateOptions): GeneratedHistory {
     let input: Planned['input'];
     const id = ++unique;
     if (options.model === 'kv') {
-      input = isRead ? { f: 'get', key } : rng.chance(0.5) ? { f: 'put', key, value: `v${id}` } : { f: 'append', key, value: `x${id}y` };
+      input = isRead ? { f: 'get', key } : rng.chance(0.5) ? { f: 'put', key, value: `v${id}.` } : { f: 'append', key, value: `x${id}y` };
     } else if (options.model === 'register') {
       if (isRead) input = { f: 'read', key };
       else if (rng.chance(0.5)) input = { f: 'write', key, value: id };
@@ -95,8 +97,9 @@ export function generateHistory(options: GenerateOptions): GeneratedHistory {
       recent.set(key, list.slice(-4));
     }
     const point = call + rng.uniform(0.05, 0.95) * duration;
-    planned.push({ client: c, key, input, call, ret: unknown ? null : call + duration, point, applied: !unknown || rng.chance(0.5) });
-    clientTime[c] = call + duration + rng.int(0, 3);
+    planned.push({ client: process[c]!, key, input, call, ret: unknown ? null : call + duration, point, applied: !unknown || rng.chance(0.5) });
+    clientTime[c] = call + duration + rng.int(1, 3);
+    if (unknown) process[c]! += options.clients;
   }
   // Apply in linearization order.
   const state = new Map<string, unknown>();
