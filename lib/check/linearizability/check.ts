@@ -42,8 +42,8 @@ export interface LinearizabilityFailure {
   /** A failing subset of the part's operations (history indices), or null when not shrunk. */
   readonly minimal: readonly number[] | null;
   /**
-   * True when removing any single operation of `minimal` makes it linearizable (1-minimal), or leaves a read
-   * whose value no remaining operation wrote (such writes are kept: they say where the value came from).
+   * True when removing any single operation of `minimal` makes it linearizable (1-minimal), except the writes
+   * whose values its reads saw (the model's `witness`), which are kept to say where each value came from.
    */
   readonly minimalIsOneMinimal: boolean;
   readonly decidedBy: DecidedBy;
@@ -142,7 +142,7 @@ function explainFailure<S, I, O>(history: readonly Operation<I, O>[], model: Mod
         stuckAt = p.stuckAt ?? stuckAt;
       }
     }
-    const shrunk = shrink(history, model, outcome.key, part.indices, budget, outcome.decidedBy !== 'impossible');
+    const shrunk = shrink(history, model, outcome.key, part.indices, budget);
     minimal = shrunk.subset;
     oneMinimal = shrunk.oneMinimal;
   }
@@ -185,16 +185,12 @@ function shrink<S, I, O>(
   key: string,
   indices: readonly number[],
   budget: { left: number },
-  keepWitnesses: boolean,
 ): { subset: number[]; oneMinimal: boolean } {
   const isIllegal = (subset: readonly number[]): boolean | null => {
     if (budget.left <= 0) return null;
     const p = new PartCheck(model, key, history, subset, budget.left);
     while (p.advance(budget.left) === 'running');
     budget.left -= p.steps;
-    // When the part itself needed more than the 'impossible' pass, a subset that is illegal only because it
-    // dropped the write a read saw would explain nothing: keep such writes.
-    if (keepWitnesses && p.status === 'illegal' && p.decidedBy === 'impossible') return false;
     return p.status === 'illegal' ? true : p.status === 'ok' ? false : null;
   };
   let keep = [...indices].sort((a, b) => history[a]!.call - history[b]!.call || a - b);
@@ -206,8 +202,11 @@ function shrink<S, I, O>(
   for (;;) {
     for (let start = keep.length - chunk; start > -chunk && !exhausted; start -= chunk) {
       const from = Math.max(0, start);
-      const candidate = [...keep.slice(0, from), ...keep.slice(start + chunk)];
-      if (candidate.length === 0) continue;
+      const rest = [...keep.slice(0, from), ...keep.slice(start + chunk)];
+      // Writes a remaining read saw stay, so the subset shows where each value came from.
+      const witnesses = model.witness ? keep.slice(from, start + chunk).filter((w) => rest.some((r) => model.witness!(history[r]!, history[w]!))) : [];
+      if (witnesses.length === chunk || rest.length === 0) continue;
+      const candidate = witnesses.length === 0 ? rest : [...rest, ...witnesses].sort((a, b) => history[a]!.call - history[b]!.call || a - b);
       const verdict = isIllegal(candidate);
       if (verdict === null && budget.left <= 0) exhausted = true;
       if (verdict === true) keep = candidate;

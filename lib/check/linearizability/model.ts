@@ -20,6 +20,7 @@
  *   `simplify` drops operations that cannot change the verdict (e.g. a timed-out write nobody could have
  *   observed); `impossible` returns the index of an operation no order can explain (e.g. a read of a value
  *   nobody wrote before the read returned), or -1.
+ * - `witness(read, write)`: optional, for explanations (see below).
  */
 
 export interface Operation<I = unknown, O = unknown> {
@@ -56,6 +57,11 @@ export interface Model<S = unknown, I = unknown, O = unknown> {
   partition?(history: readonly Operation<I, O>[]): Part[];
   simplify?(ops: readonly Operation<I, O>[]): Operation<I, O>[];
   impossible?(ops: readonly Operation<I, O>[]): number;
+  /**
+   * Optional, for explanations: does `write` produce (part of) what `read` observed? The failing subset keeps
+   * the writes its reads saw, so it says where a value came from (a stale read shows the old write).
+   */
+  witness?(read: Operation<I, O>, write: Operation<I, O>): boolean;
   /** Checks one input/output pair's shape; returns an error message naming the field, or null. */
   validate?(input: unknown, output: unknown): string | null;
 }

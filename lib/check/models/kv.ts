@@ -102,6 +102,11 @@ export function kvModel(options: { readonly initial?: string | null } = {}): Mod
         return overwritten(v, op.call);
       });
     },
+    witness(read, write) {
+      if (read.input.f !== 'get' || write.input.f === 'get') return false;
+      const v = read.output?.value;
+      return typeof v === 'string' && (write.input.f === 'put' ? v.startsWith(write.input.value) : v.includes(write.input.value));
+    },
     validate(input, output) {
       const i = input as Partial<Record<string, unknown>> | null;
       if (typeof i !== 'object' || i === null) return 'input must be an object';

@@ -107,6 +107,11 @@ export function registerModel(): Model<RegisterValue, RegisterInput, RegisterOut
         return v !== null && (op.return as number) < (firstPut.get(v) ?? Infinity);
       });
     },
+    witness(read, write) {
+      const seen = read.input.f === 'read' ? (read.output?.value ?? null) : read.input.f === 'cas' ? read.input.from : undefined;
+      if (seen === undefined || seen === null) return false;
+      return (write.input.f === 'write' && write.input.value === seen) || (write.input.f === 'cas' && write.input.to === seen);
+    },
     validate(input, output) {
       const i = input as Partial<Record<string, unknown>> | null;
       const scalar = (v: unknown) => v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));

@@ -67,6 +67,9 @@ export function setModel(): Model<SetState, SetInput, SetOutput> {
       }
       return ops.findIndex((op) => op.input.f === 'read' && returned(op) && (op.output?.value ?? []).some((v) => (op.return as number) < (firstAdd.get(JSON.stringify(v)) ?? Infinity)));
     },
+    witness(read, write) {
+      return read.input.f === 'read' && write.input.f === 'add' && (read.output?.value ?? []).includes(write.input.value);
+    },
     validate(input, output) {
       const i = input as Partial<Record<string, unknown>> | null;
       if (typeof i !== 'object' || i === null) return 'input must be an object';
