@@ -22,7 +22,15 @@ const returned = returnedExport;
 
 export type SearchStatus = 'ok' | 'illegal' | 'running';
 
+let zobristCache = new Int32Array(0);
+
+/** One random word per operation (the same words every time: deterministic hashing). */
 function zobristWords(n: number): Int32Array {
+  if (zobristCache.length < n) zobristCache = makeZobrist(Math.max(n, 2 * zobristCache.length, 1024));
+  return zobristCache;
+}
+
+function makeZobrist(n: number): Int32Array {
   const words = new Int32Array(n);
   let s = 0x2545f491;
   for (let i = 0; i < n; i++) {
@@ -33,6 +41,53 @@ function zobristWords(n: number): Int32Array {
     words[i] = z ^ (z >>> 16);
   }
   return words;
+}
+
+/** Sorts indices 0..n-1 by key[i] (then by index): insertion sort, since histories come nearly sorted. */
+function sortByKey(key: Float64Array, n: number): Int32Array {
+  const out = new Int32Array(n);
+  let shifts = 0;
+  for (let i = 0; i < n; i++) {
+    let j = i;
+    const k = key[i]!;
+    while (j > 0 && key[out[j - 1]!]! > k) {
+      out[j] = out[j - 1]!;
+      j--;
+      if (++shifts > 32 * n + 1024) return Int32Array.from([...Array(n).keys()].sort((a, b) => key[a]! - key[b]! || a - b));
+    }
+    out[j] = i;
+  }
+  return out;
+}
+
+/**
+ * The entries in time order, as codes (2 * op for its call, 2 * op + 1 for its return): calls by call time and
+ * returns by return time, merged with calls first at equal times (operations that touch count as concurrent,
+ * as in Porcupine).
+ */
+function entryOrder(ops: readonly Operation[]): number[] {
+  const n = ops.length;
+  const callKey = new Float64Array(n);
+  const retKey = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const op = ops[i]!;
+    callKey[i] = op.call;
+    retKey[i] = returned(op) ? (op.return as number) : Infinity;
+  }
+  const calls = sortByKey(callKey, n);
+  const rets = sortByKey(retKey, n);
+  const order: number[] = [];
+  let a = 0;
+  let b = 0;
+  while (a < n || b < n) {
+    if (b >= n || retKey[rets[b]!] === Infinity || (a < n && callKey[calls[a]!]! <= retKey[rets[b]!]!)) {
+      if (a >= n) break;
+      order.push(2 * calls[a++]!);
+    } else {
+      order.push(2 * rets[b++]! + 1);
+    }
+  }
+  return order;
 }
 
 export class PartSearch<S, I, O> {
@@ -77,19 +132,8 @@ export class PartSearch<S, I, O> {
     this.model = model;
     this.ops = ops;
     const n = ops.length;
-    const times: number[] = [];
-    const order: number[] = [];
-    ops.forEach((op, i) => {
-      order.push(2 * i);
-      times[2 * i] = op.call;
-      if (returned(op)) {
-        order.push(2 * i + 1);
-        times[2 * i + 1] = op.return as number;
-        this.required++;
-      }
-    });
-    // Calls before returns at the same instant: operations that touch count as concurrent (as Porcupine).
-    order.sort((a, b) => times[a]! - times[b]! || (a & 1) - (b & 1) || a - b);
+    const order = entryOrder(ops);
+    for (const op of ops) if (returned(op)) this.required++;
     const m = order.length;
     this.head = m;
     this.opOf = new Int32Array(m + 1);

@@ -77,7 +77,7 @@ export function kvModel(options: { readonly initial?: string | null } = {}): Mod
       };
       const writeSet = new Set(writeValues);
       const startsWithWrite = (v: string) => {
-        if (writeSet.has('')) return true;
+        if (writeSet.has(v) || writeSet.has('')) return true;
         for (let k = 1; k <= v.length; k++) if (writeSet.has(v.slice(0, k))) return true;
         return false;
       };
