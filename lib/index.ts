@@ -37,3 +37,10 @@ export { runLabInSim, type SimLabOptions, type SimLabRun } from './lab/sim-lab';
 export * from './fuzz/index';
 export type { RaftBugs } from './raft/node';
 export type { ClusterBugs } from './sim/cluster';
+
+// Linearizability: check a history against a model, draw the violation (lib/check/linearizability.ts).
+export { checkLinearizability, checkHistory, checkHistoryParallel, type KvOperation, type LinearizabilityResult } from './check/linearizability';
+export { kvModel, registerModel, setModel } from './check/models/index';
+export { readHistory } from './check/histories';
+export { generateHistory } from './check/linearizability/generate';
+export { linearizabilityPicture, linearizabilitySvg } from './check/linearizability-picture';

@@ -96,6 +96,10 @@ describe('linearizability checker: histories it must accept', () => {
     assertOk([append(1, 'l', 'a', 0, 10), append(2, 'l', 'b', 5, 30), get(3, 'l', 'ba', 31, 40)]);
   });
 
+  it('a timed-out put seen only through a later append is kept (the previous checker dropped it and said illegal)', () => {
+    assertOk([put(1, 'x', 'a', 0), append(2, 'x', 'b', 5, 10), get(3, 'x', 'ab', 11, 12)]);
+  });
+
   it('bounded work: past maxSteps the answer is unknown, not a guess', () => {
     // Many overlapping writes and reads of one key: a large search space.
     const history: KvOperation[] = [];
