@@ -5,7 +5,8 @@
  * worker. Only built-in models (those with a `spec`) can be rebuilt in a worker; other models run here.
  *
  * Starting a worker costs about 100-300 ms here (it loads TypeScript through tsx), so by default workers are
- * used only for large histories (`parallel: 'auto'`, at least `parallelThreshold` operations).
+ * used only for large histories (`parallel: 'auto'`, at least `parallelThreshold` operations), and a worker that
+ * finished its keys waits, unreferenced, for the next check.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -58,6 +59,23 @@ export async function checkHistoryParallel<S, I, O>(history: readonly Operation<
   return conclude(history, model, parts.length, outcomes, options);
 }
 
+/** Idle workers from earlier checks, kept (unreferenced: they never keep the process alive) to skip the start. */
+const idle: Worker[] = [];
+
+function acquire(): Worker {
+  const w = idle.pop() ?? startWorker();
+  w.ref();
+  return w;
+}
+
+function release(w: Worker): void {
+  w.removeAllListeners('message');
+  w.removeAllListeners('error');
+  w.removeAllListeners('exit');
+  w.unref();
+  idle.push(w);
+}
+
 async function decideOnWorkers<S, I, O>(spec: ModelSpec, pending: readonly PartCheck<S, I, O>[], threads: number, maxSteps: number, slice: number): Promise<PartOutcome[]> {
   const loads = Array.from({ length: threads }, () => ({ size: 0, parts: [] as PartCheck<S, I, O>[] }));
   for (const p of [...pending].sort((a, b) => b.ops.length - a.ops.length)) {
@@ -65,30 +83,35 @@ async function decideOnWorkers<S, I, O>(spec: ModelSpec, pending: readonly PartC
     least.size += p.ops.length;
     least.parts.push(p);
   }
-  const workers: Worker[] = [];
+  const busy = new Set<Worker>();
   const outcomes: PartOutcome[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       let running = loads.length;
       for (const load of loads) {
-        const worker = startWorker();
-        workers.push(worker);
+        const worker = acquire();
+        busy.add(worker);
         worker.on('message', (m: WorkerMessage) => {
           if (m.type === 'outcome') {
             outcomes.push(m.outcome);
             if (m.outcome.status === 'illegal') resolve();
-          } else if (--running === 0) resolve();
+            return;
+          }
+          busy.delete(worker);
+          release(worker);
+          if (--running === 0) resolve();
         });
         worker.on('error', reject);
         worker.on('exit', (code) => {
-          if (code !== 0 && outcomes.every((o) => o.status !== 'illegal')) reject(new Error(`a checker worker exited with code ${code}`));
+          if (busy.has(worker) && outcomes.every((o) => o.status !== 'illegal')) reject(new Error(`a checker worker exited with code ${code}`));
         });
         const job: WorkerJob = { spec, maxSteps, slice, parts: load.parts.map((p) => ({ key: p.key, indices: p.indices, ops: p.ops })) };
         worker.postMessage(job);
       }
     });
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    // Workers still busy (an illegal key ended the check, or one failed) are stopped; the others wait idle.
+    await Promise.all([...busy].map((w) => w.terminate()));
   }
   return outcomes;
 }

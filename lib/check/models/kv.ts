@@ -95,8 +95,9 @@ export function kvModel(options: { readonly initial?: string | null } = {}): Mod
         const v = op.output?.value ?? null;
         if (v === initial) return false;
         if ((op.return as number) < firstWrite) return true;
-        // Every value read starts with the value of some write (a put, or the first append to an empty key).
-        if (v === null || !startsWithWrite(v)) return true;
+        // Every value read starts with the value of some write (a put, or the first append to an empty key),
+        // unless the key starts with a non-empty initial value.
+        if (v === null || ((initial === null || initial === '') && !startsWithWrite(v))) return true;
         // Without appends, every value read is a value some put wrote.
         if (!hasAppend && !written.has(v)) return true;
         return overwritten(v, op.call);
