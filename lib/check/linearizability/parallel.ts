@@ -68,12 +68,18 @@ function acquire(): Worker {
   return w;
 }
 
-function release(w: Worker): void {
-  w.removeAllListeners('message');
-  w.removeAllListeners('error');
-  w.removeAllListeners('exit');
+function release(w: Worker, listeners: Listeners): void {
+  w.off('message', listeners.message);
+  w.off('error', listeners.error);
+  w.off('exit', listeners.exit);
   w.unref();
   idle.push(w);
+}
+
+interface Listeners {
+  message(m: WorkerMessage): void;
+  error(err: Error): void;
+  exit(code: number): void;
 }
 
 async function decideOnWorkers<S, I, O>(spec: ModelSpec, pending: readonly PartCheck<S, I, O>[], threads: number, maxSteps: number, slice: number): Promise<PartOutcome[]> {
@@ -91,20 +97,25 @@ async function decideOnWorkers<S, I, O>(spec: ModelSpec, pending: readonly PartC
       for (const load of loads) {
         const worker = acquire();
         busy.add(worker);
-        worker.on('message', (m: WorkerMessage) => {
-          if (m.type === 'outcome') {
-            outcomes.push(m.outcome);
-            if (m.outcome.status === 'illegal') resolve();
-            return;
-          }
-          busy.delete(worker);
-          release(worker);
-          if (--running === 0) resolve();
-        });
-        worker.on('error', reject);
-        worker.on('exit', (code) => {
-          if (busy.has(worker) && outcomes.every((o) => o.status !== 'illegal')) reject(new Error(`a checker worker exited with code ${code}`));
-        });
+        const listeners: Listeners = {
+          message: (m) => {
+            if (m.type === 'outcome') {
+              outcomes.push(m.outcome);
+              if (m.outcome.status === 'illegal') resolve();
+              return;
+            }
+            busy.delete(worker);
+            release(worker, listeners);
+            if (--running === 0) resolve();
+          },
+          error: reject,
+          exit: (code) => {
+            if (busy.has(worker) && outcomes.every((o) => o.status !== 'illegal')) reject(new Error(`a checker worker exited with code ${code}`));
+          },
+        };
+        worker.on('message', listeners.message);
+        worker.on('error', listeners.error);
+        worker.on('exit', listeners.exit);
         const job: WorkerJob = { spec, maxSteps, slice, parts: load.parts.map((p) => ({ key: p.key, indices: p.indices, ops: p.ops })) };
         worker.postMessage(job);
       }
