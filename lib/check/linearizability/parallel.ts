@@ -91,6 +91,7 @@ async function decideOnWorkers<S, I, O>(spec: ModelSpec, pending: readonly PartC
   }
   const busy = new Set<Worker>();
   const outcomes: PartOutcome[] = [];
+  let settled = false;
   try {
     await new Promise<void>((resolve, reject) => {
       let running = loads.length;
@@ -99,16 +100,23 @@ async function decideOnWorkers<S, I, O>(spec: ModelSpec, pending: readonly PartC
         busy.add(worker);
         const listeners: Listeners = {
           message: (m) => {
+            if (settled) return; // an illegal key ended the check: this worker is being stopped
             if (m.type === 'outcome') {
               outcomes.push(m.outcome);
-              if (m.outcome.status === 'illegal') resolve();
+              if (m.outcome.status === 'illegal') {
+                settled = true;
+                resolve();
+              }
               return;
             }
             busy.delete(worker);
             release(worker, listeners);
             if (--running === 0) resolve();
           },
-          error: reject,
+          error: (err) => {
+            settled = true;
+            reject(err);
+          },
           exit: (code) => {
             if (busy.has(worker) && outcomes.every((o) => o.status !== 'illegal')) reject(new Error(`a checker worker exited with code ${code}`));
           },
