@@ -12,7 +12,7 @@
  * This file keeps the key/value API the KV workload and the tests use (`KvOperation`, `checkLinearizability`)
  * and re-exports the rest.
  */
-import { checkHistory, type CheckHistoryOptions, type LinearizabilityResult } from './linearizability/check';
+import { checkValidHistory, type CheckHistoryOptions, type LinearizabilityResult } from './linearizability/check';
 import type { Operation } from './linearizability/model';
 import { kvModel, type KvInput, type KvOutput } from './models/kv';
 
@@ -54,6 +54,12 @@ function validateKv(history: readonly KvOperation[]): void {
     if (typeof op.key !== 'string') throw new TypeError(`${where}.key must be a string`);
     if (op.value !== null && typeof op.value !== 'string') throw new TypeError(`${where}.value must be a string or null`);
     if (op.op !== 'get' && op.value === null) throw new TypeError(`${where}.value must be a string for ${op.op}`);
+    if (typeof op.client !== 'string' && typeof op.client !== 'number') throw new TypeError(`${where}.client must be a string or a number`);
+    if (!Number.isFinite(op.call)) throw new TypeError(`${where}.call must be a finite number, got ${String(op.call)}`);
+    const r = op.return;
+    if (r !== undefined && r !== null && (!Number.isFinite(r) || r < op.call)) {
+      throw new RangeError(`${where}.return (${String(r)}) must be a finite number not before its call (${op.call})`);
+    }
   });
 }
 
@@ -67,5 +73,5 @@ export function fromKvOperation(op: KvOperation): Operation<KvInput, KvOutput> {
 /** Checks a key/value history (put/get/append, absent keys read as null). */
 export function checkLinearizability(history: readonly KvOperation[], options: CheckOptions = {}): CheckResult {
   validateKv(history);
-  return checkHistory(history.map(fromKvOperation), KV, options);
+  return checkValidHistory(history.map(fromKvOperation), KV, options);
 }

@@ -90,6 +90,11 @@ export const DEFAULTS = { maxSteps: 2_000_000, slice: 20_000, explainSteps: 2_00
 
 export function checkHistory<S, I, O>(history: readonly Operation<I, O>[], model: Model<S, I, O>, options: CheckHistoryOptions = {}): LinearizabilityResult {
   validateHistory(history, model);
+  return checkValidHistory(history, model, options);
+}
+
+/** `checkHistory` for a history its caller has validated already (the KvOperation API does its own). */
+export function checkValidHistory<S, I, O>(history: readonly Operation<I, O>[], model: Model<S, I, O>, options: CheckHistoryOptions = {}): LinearizabilityResult {
   const maxSteps = options.maxSteps ?? DEFAULTS.maxSteps;
   const parts = partsOf(history, model).map((p) => new PartCheck(model, p.key, history, p.indices, maxSteps));
   const outcomes = decideParts(parts, options.slice ?? DEFAULTS.slice);
