@@ -43,3 +43,9 @@ export type { ClusterBugs } from './sim/cluster';
 
 export { scope, scopeHtml, specFromCluster, type ScopeOptions } from './scope/notebook';
 export type { ScopeAction } from './scope/spec';
+// Linearizability: check a history against a model, draw the violation (lib/check/linearizability.ts).
+export { checkLinearizability, checkHistory, checkHistoryParallel, type KvOperation, type LinearizabilityResult } from './check/linearizability';
+export { kvModel, registerModel, setModel } from './check/models/index';
+export { readHistory } from './check/histories';
+export { generateHistory } from './check/linearizability/generate';
+export { linearizabilityPicture, linearizabilitySvg } from './check/linearizability-picture';

@@ -96,15 +96,23 @@ describe('linearizability checker: histories it must accept', () => {
     assertOk([append(1, 'l', 'a', 0, 10), append(2, 'l', 'b', 5, 30), get(3, 'l', 'ba', 31, 40)]);
   });
 
+  it('a timed-out put seen only through a later append is kept (the previous checker dropped it and said illegal)', () => {
+    assertOk([put(1, 'x', 'a', 0), append(2, 'x', 'b', 5, 10), get(3, 'x', 'ab', 11, 12)]);
+  });
+
   it('bounded work: past maxSteps the answer is unknown, not a guess', () => {
     // Many overlapping writes and reads of one key: a large search space.
     const history: KvOperation[] = [];
     for (let i = 0; i < 40; i++) history.push(put(i, 'x', `v${i}`, 0, 1000));
     for (let i = 0; i < 40; i++) history.push(get(100 + i, 'x', `v${39 - i}`, 0, 1000));
-    history.push(get(200, 'x', 'nobody', 1001, 1002));
+    // Illegal (v0 then v1 with no write between), but only an exhaustive search can tell.
+    history.push(get(200, 'x', 'v0', 1001, 1002), get(201, 'x', 'v1', 1003, 1004));
     const r = checkLinearizability(history, { maxSteps: 1000 });
     assert.equal(r.result, 'unknown');
-    if (r.result === 'unknown') assert.match(r.reason, /1000 steps/);
+    if (r.result === 'unknown') {
+      assert.match(r.reason, /key "x" exceeded 1000 steps/);
+      assert.deepEqual(r.unknownKeys, ['x']);
+    }
   });
 
   it('refuses malformed operations with a clear error', () => {
