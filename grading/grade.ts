@@ -49,7 +49,7 @@ export async function gradeSubmission(source: string, limits: LoadLimits = defau
 }
 
 /** Every course notebook in the submission, run with the hidden tests; one check per autograder cell. */
-async function gradeNotebooks(id: string, files: ReadonlyMap<string, Uint8Array | string>, options: NotebookGrading): Promise<TaskResult> {
+export async function gradeNotebooks(id: string, files: ReadonlyMap<string, Uint8Array | string>, options: NotebookGrading): Promise<TaskResult> {
   const names = [...files.keys()].filter((n) => NOTEBOOK_NAME.test(n)).sort();
   if (names.length === 0) return taskResult([{ id: 'notebooks', points: 0, max: 0, passed: false, message: 'no course notebook (NN-name.ipynb) in the submission' }]);
   fs.mkdirSync(options.workDir, { recursive: true });
@@ -107,7 +107,7 @@ export async function gradeBatch(sources: readonly string[], options: BatchOptio
 }
 
 /** Student ids from names; `A/` and `A.zip` in one batch become `A` and `A.zip`. */
-function uniqueIds(sources: readonly string[]): string[] {
+export function uniqueIds(sources: readonly string[]): string[] {
   const ids = sources.map(submissionId);
   const count = new Map<string, number>();
   for (const id of ids) count.set(id, (count.get(id) ?? 0) + 1);
