@@ -5,7 +5,7 @@ import type { SubmissionGrade } from './grade';
 import { safeFileName } from './gradebook';
 
 /**
- * One result file per graded submission in OUT/results/, written atomically (temporary file, fsync, rename) as
+ * One result file per graded submission in OUT/results/, written atomically (temporary file, rename) as
  * soon as the submission is graded, so a grader killed at submission 600 of 1,000 keeps its 599 results.
  * A result is up to date when its key matches: the hash of the submission's graded files together with the
  * grader's fingerprint (its own sources, the library and the reference notebooks, and the grading options).
@@ -103,13 +103,9 @@ export class ResultsStore {
     const file = this.fileOf(submission);
     const stored: StoredResult = { format: FORMAT, submission, key, gradedAt: new Date().toISOString(), grade };
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, JSON.stringify(stored));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    // No fsync: it costs more than grading an artifact submission. The rename is atomic against a killed
+    // process; after a power cut a file may come back empty, and get() then grades that submission again.
+    fs.writeFileSync(tmp, JSON.stringify(stored));
     fs.renameSync(tmp, file);
   }
 
