@@ -14,6 +14,7 @@ import { formatPoints } from './checks';
 import { boundKernelMemory, defaultConcurrency, gradeClass, type ClassProgress, type ClassResult } from './class-run';
 import { listBatch, submissionJson, type NotebookGrading, type SubmissionGrade } from './grade';
 import { writeReports } from './gradebook';
+import { precompileKernelLibrary } from './kernel-library';
 import { ClassProgressBar } from './progress';
 
 function positiveInt(value: string): number {
@@ -54,7 +55,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const notebooks: NotebookGrading | undefined = opts.notebooks ? { workDir: path.join(opts.out, 'work'), cellTimeoutS: opts.cellTimeout, totalTimeoutS: opts.notebookTimeout } : undefined;
-  if (notebooks) boundKernelMemory(opts.kernelMemory);
+  if (notebooks) {
+    boundKernelMemory(opts.kernelMemory);
+    if (opts.queue === undefined) await precompileKernelLibrary();
+  }
   const bar = new ClassProgressBar(sources.length, Boolean(process.stderr.isTTY) && sources.length > 1);
   const onProgress = (p: ClassProgress) => bar.finished(p.last, p.lastReused);
   const common = { out: opts.out, fresh: opts.fresh ?? false, concurrency: opts.concurrency ?? defaultConcurrency(), ...(notebooks ? { notebooks } : {}) };

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { fingerprintFor, gradeContent } from '../class-run';
 import type { SubmissionGrade } from '../grade';
+import { precompileKernelLibrary } from '../kernel-library';
 import { submissionKey } from '../results-store';
 import { QUEUE_NAME, redisConnection } from './connection';
 import { decodeFiles, jobTimeoutMs, type GradeJobData } from './job';
@@ -37,6 +38,7 @@ export async function startGradeWorker(options: GradeWorkerOptions): Promise<Run
   const log = options.log ?? (() => {});
   const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'raftlab-grade-worker-'));
   const fingerprints = new Map<string, string>();
+  let kernelLibrary: Promise<void> | undefined;
   const fingerprintOf = (notebooks: GradeJobData['notebooks']) => {
     const k = JSON.stringify(notebooks);
     if (!fingerprints.has(k)) fingerprints.set(k, fingerprintFor(notebooks ? { notebooks: { ...notebooks, workDir } } : {}));
@@ -51,6 +53,7 @@ export async function startGradeWorker(options: GradeWorkerOptions): Promise<Run
     }
     const files = decodeFiles(data.files);
     if (submissionKey(files, data.fingerprint) !== data.key) throw new UnrecoverableError('the job\'s files do not match its key (damaged in transit)');
+    if (data.notebooks) await (kernelLibrary ??= precompileKernelLibrary());
     if (options.jobDelayMs) await new Promise((r) => setTimeout(r, options.jobDelayMs));
     const timeoutMs = jobTimeoutMs(data);
     let timer: NodeJS.Timeout | undefined;
