@@ -50,7 +50,9 @@ if (!watch) {
   ts.sys.watchDirectory = () => ({ close() {} });
   if (process.env.RAFTLAB_PRECOMPILED !== '0') {
     const libCache = require('./lib-cache.js');
-    libCache.install(ts, libCache.ensureCache(ts));
+    const dir = libCache.cacheDir(ts);
+    if (libCache.isReady(dir)) libCache.install(ts, dir);
+    else libCache.buildInBackground(dir);
   }
 }
 require.cache[tsPath].exports = Object.defineProperties({}, descriptors);

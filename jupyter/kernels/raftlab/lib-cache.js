@@ -100,7 +100,7 @@ function ensureCache(ts = loadTs()) {
 function pruneOld(keep) {
   const parent = path.dirname(keep);
   const others = fs.readdirSync(parent)
-    .filter((n) => path.join(parent, n) !== keep && !n.endsWith('.tmp'))
+    .filter((n) => path.join(parent, n) !== keep && !n.endsWith('.tmp') && !n.endsWith('.building'))
     .map((n) => ({ n, t: fs.statSync(path.join(parent, n)).mtimeMs }))
     .sort((a, b) => b.t - a.t);
   for (const o of others.slice(3)) fs.rmSync(path.join(parent, o.n), { recursive: true, force: true });
@@ -144,10 +144,43 @@ function install(ts, dir) {
   };
 }
 
-module.exports = { cacheDir, ensureCache, install, loadTs };
+function isReady(dir) {
+  return fs.existsSync(path.join(dir, 'manifest.json'));
+}
+
+/**
+ * Compile the cache in a detached process, for the kernels that start after this one (a kernel whose cache is
+ * missing compiles lib/ itself, as tslab does, rather than wait for the whole library to be compiled). At most
+ * one such process at a time: a marker file, ignored once older than ten minutes.
+ */
+function buildInBackground(dir) {
+  const marker = `${dir}.building`;
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  try {
+    if (Date.now() - fs.statSync(marker).mtimeMs < 10 * 60 * 1000) return;
+    fs.rmSync(marker, { force: true });
+  } catch {
+    // no marker
+  }
+  try {
+    fs.writeFileSync(marker, String(process.pid), { flag: 'wx' });
+  } catch {
+    return; // another kernel just started it
+  }
+  const { spawn } = require('node:child_process');
+  const child = spawn(process.execPath, [__filename, '--marker', marker], { detached: true, stdio: 'ignore' });
+  child.unref();
+}
+
+module.exports = { cacheDir, ensureCache, install, isReady, buildInBackground, loadTs };
 
 if (require.main === module) {
   const started = Date.now();
-  const dir = ensureCache();
-  console.log(`${path.relative(root, dir)} (${Date.now() - started} ms)`);
+  const marker = process.argv[2] === '--marker' ? process.argv[3] : null;
+  try {
+    const dir = ensureCache();
+    console.log(`${path.relative(root, dir)} (${Date.now() - started} ms)`);
+  } finally {
+    if (marker) fs.rmSync(marker, { force: true });
+  }
 }
