@@ -16,6 +16,7 @@ import { listBatch, submissionJson, type NotebookGrading, type SubmissionGrade }
 import { writeReports } from './gradebook';
 import { precompileKernelLibrary } from './kernel-library';
 import { ClassProgressBar } from './progress';
+import { redisConnection } from './queue/connection';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -54,6 +55,13 @@ async function main(argv: readonly string[]): Promise<number> {
     program.error('nothing to grade: give submission paths, or --batch DIR');
   }
 
+  if (opts.queue !== undefined) {
+    try {
+      redisConnection(opts.queue);
+    } catch (error) {
+      program.error((error as Error).message);
+    }
+  }
   const notebooks: NotebookGrading | undefined = opts.notebooks ? { workDir: path.join(opts.out, 'work'), cellTimeoutS: opts.cellTimeout, totalTimeoutS: opts.notebookTimeout } : undefined;
   if (notebooks) {
     boundKernelMemory(opts.kernelMemory);
@@ -66,7 +74,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     if (opts.queue !== undefined) {
       const { gradeClassOnQueue } = await import('./queue/instructor');
-      result = await gradeClassOnQueue(sources, { ...common, queueUrl: opts.queue, onProgress });
+      result = await gradeClassOnQueue(sources, { ...common, queueUrl: opts.queue, onProgress, onQueueError: (m) => process.stderr.write(`grade: queue ${opts.queue}: ${m} (still trying)\n`) });
     } else {
       result = await gradeClass(sources, { ...common, onProgress });
     }

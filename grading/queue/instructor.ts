@@ -18,6 +18,8 @@ export interface QueueClassOptions extends ClassOptions {
   /** Called when every job is in the queue, with how many were added. */
   readonly onEnqueued?: (jobs: number) => void;
   readonly onProgress?: (p: ClassProgress) => void;
+  /** Redis is unreachable or answers with an error (the command keeps trying). */
+  readonly onQueueError?: (message: string) => void;
 }
 
 interface Pending {
@@ -73,6 +75,13 @@ export async function gradeClassOnQueue(sources: readonly string[], options: Que
     if (pending.size === 0 && enqueued) allDone();
   };
   const settleQuietly = (jobId: string) => void settle(jobId).catch(() => undefined);
+  let lastError = '';
+  const queueError = (error: Error) => {
+    if (error.message !== lastError) options.onQueueError?.(error.message);
+    lastError = error.message;
+  };
+  queue.on('error', queueError);
+  events.on('error', queueError);
   events.on('completed', ({ jobId }) => settleQuietly(jobId));
   events.on('failed', ({ jobId }) => settleQuietly(jobId));
   events.on('removed', ({ jobId }) => settleQuietly(jobId));
