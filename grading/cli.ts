@@ -1,16 +1,23 @@
 /**
  * The instructor's command line:
- *   npm run grade -- [--json] [--batch DIR] [--out DIR] [--concurrency N] [--notebooks] [PATH ...]
+ *   npm run grade -- [--json] [--batch DIR] [--out DIR] [--concurrency N] [--notebooks] [--fresh] [--queue URL] [PATH ...]
  * Each PATH is one submission (a folder or a zip); --batch DIR grades every folder and zip inside DIR.
  * --notebooks also runs each submission's course notebooks (NN-name.ipynb) with the hidden tests put back, in
- * OUT/work/, and adds their autograder points. Writes OUT/gradebook.csv, OUT/feedback/<id>.md|.html and OUT/similarity.md|.csv (alike submissions; never a score); with --json prints one JSON array on stdout.
+ * OUT/work/, and adds their autograder points. Each result is stored in OUT/results/ as soon as it is graded; a
+ * rerun grades only what has no up-to-date result (--fresh: everything). --queue redis://HOST:PORT hands the
+ * grading to `npm run grade-worker` processes on any machines and waits for them. Writes OUT/gradebook.csv and
+ * OUT/feedback/<id>.md|.html and OUT/similarity.md|.csv (alike submissions; never a score), rebuilt from the
+ * results; with --json prints one JSON array on stdout.
  */
 import * as path from 'node:path';
-import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatPoints } from './checks';
-import { gradeBatch, listBatch, submissionJson, type SubmissionGrade } from './grade';
+import { boundKernelMemory, defaultConcurrency, gradeClass, type ClassProgress, type ClassResult } from './class-run';
+import { listBatch, submissionJson, type NotebookGrading, type SubmissionGrade } from './grade';
 import { writeReports } from './gradebook';
+import { precompileKernelLibrary } from './kernel-library';
+import { ClassProgressBar } from './progress';
+import { redisConnection } from './queue/connection';
 import { writeSimilarity } from './similarity';
 
 function positiveInt(value: string): number {
@@ -26,14 +33,17 @@ async function main(argv: readonly string[]): Promise<number> {
     .argument('[paths...]', 'submissions: folders or zip files')
     .option('--json', 'print one JSON array on stdout, one element per submission')
     .option('--batch <dir>', 'grade every folder and zip inside DIR')
-    .option('--out <dir>', 'where gradebook.csv and feedback/ go', 'out/grading')
-    .option('--concurrency <n>', 'submissions graded at once (with --notebooks: at most 2 by default)', positiveInt)
+    .option('--out <dir>', 'where gradebook.csv, feedback/ and results/ go', 'out/grading')
+    .option('--concurrency <n>', 'submissions graded at once (default: the number of cores)', positiveInt)
+    .option('--fresh', 'forget the results stored in OUT/results and grade everything again')
+    .option('--queue <url>', 'grade on the job queue at redis://HOST:PORT (workers: npm run grade-worker -- --queue URL)')
     .option('--notebooks', 'also run the course notebooks in each submission (hidden tests put back) and add their points')
     .option('--cell-timeout <s>', 'with --notebooks: seconds one cell may run', positiveInt, 120)
     .option('--notebook-timeout <s>', 'with --notebooks: seconds one notebook may run; then its kernel is killed', positiveInt, 900)
+    .option('--kernel-memory <mb>', 'with --notebooks: heap limit of each notebook kernel, in MB', positiveInt, 1024)
     .showHelpAfterError();
   program.parse(argv as string[]);
-  const opts = program.opts<{ json?: boolean; batch?: string; out: string; concurrency?: number; notebooks?: boolean; cellTimeout: number; notebookTimeout: number }>();
+  const opts = program.opts<{ json?: boolean; batch?: string; out: string; concurrency?: number; fresh?: boolean; queue?: string; notebooks?: boolean; cellTimeout: number; notebookTimeout: number; kernelMemory: number }>();
   const sources = [...(program.args as string[])];
   if (opts.batch !== undefined) {
     try {
@@ -47,15 +57,33 @@ async function main(argv: readonly string[]): Promise<number> {
     program.error('nothing to grade: give submission paths, or --batch DIR');
   }
 
-  const showBar = Boolean(process.stdout.isTTY && process.stderr.isTTY) && sources.length > 1;
-  const bar = showBar ? new SingleBar({ stream: process.stderr, format: 'grading {bar} {value}/{total} {id}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : null;
-  bar?.start(sources.length, 0, { id: '' });
-  const grades = await gradeBatch(sources, {
-    concurrency: opts.concurrency ?? (opts.notebooks ? 2 : 16),
-    ...(opts.notebooks ? { notebooks: { workDir: path.join(opts.out, 'work'), cellTimeoutS: opts.cellTimeout, totalTimeoutS: opts.notebookTimeout } } : {}),
-    onProgress: (done, _total, g) => bar?.update(done, { id: g.submission }),
-  });
-  bar?.stop();
+  if (opts.queue !== undefined) {
+    try {
+      redisConnection(opts.queue);
+    } catch (error) {
+      program.error((error as Error).message);
+    }
+  }
+  const notebooks: NotebookGrading | undefined = opts.notebooks ? { workDir: path.join(opts.out, 'work'), cellTimeoutS: opts.cellTimeout, totalTimeoutS: opts.notebookTimeout } : undefined;
+  if (notebooks) {
+    boundKernelMemory(opts.kernelMemory);
+    if (opts.queue === undefined) await precompileKernelLibrary();
+  }
+  const bar = new ClassProgressBar(sources.length, Boolean(process.stderr.isTTY) && sources.length > 1);
+  const onProgress = (p: ClassProgress) => bar.finished(p.last, p.lastReused);
+  const common = { out: opts.out, fresh: opts.fresh ?? false, concurrency: opts.concurrency ?? defaultConcurrency(), ...(notebooks ? { notebooks } : {}) };
+  let result: ClassResult;
+  try {
+    if (opts.queue !== undefined) {
+      const { gradeClassOnQueue } = await import('./queue/instructor');
+      result = await gradeClassOnQueue(sources, { ...common, queueUrl: opts.queue, onProgress, onQueueError: (m) => process.stderr.write(`grade: queue ${opts.queue}: ${m} (still trying)\n`) });
+    } else {
+      result = await gradeClass(sources, { ...common, onProgress });
+    }
+  } finally {
+    for (const line of bar.stop()) process.stderr.write(`${line}\n`);
+  }
+  const grades = result.grades;
 
   const written = writeReports(opts.out, grades);
   const similar = writeSimilarity(opts.out, grades).report.pairs.length;
@@ -67,6 +95,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const errors = grades.filter((g) => g.error !== undefined).length;
   process.stderr.write(
     `grade: ${grades.length} submission${grades.length === 1 ? '' : 's'} graded${errors > 0 ? ` (${errors} could not be read)` : ''}; `
+    + `${result.reused > 0 ? `${result.reused} result${result.reused === 1 ? '' : 's'} reused from ${path.join(opts.out, 'results')}; ` : ''}`
     + `gradebook ${path.join(opts.out, 'gradebook.csv')}, feedback in ${path.join(opts.out, 'feedback')} (${written.length - 1} files); `
     + `${similar} similar pair${similar === 1 ? '' : 's'} in ${path.join(opts.out, 'similarity.md')}\n`,
   );

@@ -5,7 +5,7 @@ import type { SubmissionFiles } from './lab-files';
 import { defaultLimits, loadSubmission, SubmissionError, submissionId, type LoadLimits } from './submission';
 import { gradeNotebook, NOTEBOOK_NAME } from './notebook-grader';
 import { safeFileName } from './file-names';
-import { fingerprintArtifacts, type ArtifactFingerprint } from './similarity';
+import { fingerprintArtifacts, storeFingerprint, type StoredFingerprint } from './similarity';
 import { checkTask2 } from './task2';
 import { checkTask3 } from './task3';
 
@@ -16,7 +16,7 @@ export interface SubmissionGrade {
   readonly tasks: { readonly task2?: TaskResult; readonly task3?: TaskResult; readonly notebooks?: TaskResult };
   readonly error?: string;
   /** What the similarity report compares (grading/similarity.ts); only for loaded submissions. */
-  readonly artifacts?: ArtifactFingerprint;
+  readonly artifacts?: StoredFingerprint;
 }
 
 /** Grade files already in memory (a loaded submission, or a notebook's files). */
@@ -42,7 +42,7 @@ export interface NotebookGrading {
 export async function gradeSubmission(source: string, limits: LoadLimits = defaultLimits, notebooks?: NotebookGrading): Promise<SubmissionGrade> {
   try {
     const loaded = await loadSubmission(source, limits);
-    const grade = { ...gradeFiles(loaded.id, loaded.files, { programs: true, source }), artifacts: fingerprintArtifacts(loaded.files) };
+    const grade = { ...gradeFiles(loaded.id, loaded.files, { programs: true, source }), artifacts: storeFingerprint(fingerprintArtifacts(loaded.files)) };
     if (!notebooks) return grade;
     return { ...grade, tasks: { ...grade.tasks, notebooks: await gradeNotebooks(loaded.id, loaded.files, notebooks) } };
   } catch (error) {
@@ -52,7 +52,7 @@ export async function gradeSubmission(source: string, limits: LoadLimits = defau
 }
 
 /** Every course notebook in the submission, run with the hidden tests; one check per autograder cell. */
-async function gradeNotebooks(id: string, files: ReadonlyMap<string, Uint8Array | string>, options: NotebookGrading): Promise<TaskResult> {
+export async function gradeNotebooks(id: string, files: ReadonlyMap<string, Uint8Array | string>, options: NotebookGrading): Promise<TaskResult> {
   const names = [...files.keys()].filter((n) => NOTEBOOK_NAME.test(n)).sort();
   if (names.length === 0) return taskResult([{ id: 'notebooks', points: 0, max: 0, passed: false, message: 'no course notebook (NN-name.ipynb) in the submission' }]);
   fs.mkdirSync(options.workDir, { recursive: true });
@@ -110,7 +110,7 @@ export async function gradeBatch(sources: readonly string[], options: BatchOptio
 }
 
 /** Student ids from names; `A/` and `A.zip` in one batch become `A` and `A.zip`. */
-function uniqueIds(sources: readonly string[]): string[] {
+export function uniqueIds(sources: readonly string[]): string[] {
   const ids = sources.map(submissionId);
   const count = new Map<string, number>();
   for (const id of ids) count.set(id, (count.get(id) ?? 0) + 1);

@@ -363,8 +363,25 @@ export function linkedGroups(pairs: readonly SimilarPair[]): string[][] {
 }
 
 /** Write similarity.md and similarity.csv into `outDir` (each to a temporary name, then renamed). */
-export function writeSimilarity(outDir: string, grades: readonly { readonly submission: string; readonly artifacts?: ArtifactFingerprint }[], options: SimilarityOptions = {}): { report: SimilarityReport; files: string[] } {
-  const subs = grades.flatMap((g) => (g.artifacts ? [{ id: g.submission, fingerprint: g.artifacts }] : []));
+/** A fingerprint as plain JSON data: it is stored with each result (grading/results-store.ts) and sent by queue workers. */
+export interface StoredFingerprint {
+  readonly files: readonly (readonly [string, string])[];
+  readonly storage: string | null;
+  readonly logTerms: string | null;
+  readonly lines: readonly string[];
+  readonly minhash: readonly number[];
+}
+
+export function storeFingerprint(f: ArtifactFingerprint): StoredFingerprint {
+  return { files: [...f.files], storage: f.storage, logTerms: f.logTerms, lines: [...f.lines], minhash: [...f.minhash] };
+}
+
+export function loadFingerprint(f: StoredFingerprint): ArtifactFingerprint {
+  return { files: new Map(f.files), storage: f.storage, logTerms: f.logTerms, lines: new Set(f.lines), minhash: f.minhash };
+}
+
+export function writeSimilarity(outDir: string, grades: readonly { readonly submission: string; readonly artifacts?: StoredFingerprint }[], options: SimilarityOptions = {}): { report: SimilarityReport; files: string[] } {
+  const subs = grades.flatMap((g) => (g.artifacts ? [{ id: g.submission, fingerprint: loadFingerprint(g.artifacts) }] : []));
   const report = compareFingerprints(subs, options);
   fs.mkdirSync(outDir, { recursive: true });
   const files: string[] = [];

@@ -18,7 +18,12 @@ const running = new Set<ChildProcess>();
 
 /** Start `scripts/task.ts` as its own process, as a student would in a terminal. */
 export function startTaskProcess(args: readonly string[]): NodeProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts', 'task.ts'), ...args], {
+  return startProcess(path.join(repoRoot, 'scripts', 'task.ts'), args);
+}
+
+/** Start a TypeScript program of this repository as its own process (killed by killAllProcesses). */
+export function startProcess(script: string, args: readonly string[]): NodeProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -40,12 +40,20 @@ if (process.env.RAFTLAB_CHECK_LIBRARY !== '1' && typeof ts.getPreEmitDiagnostics
     },
   };
 }
-// tslab watches every imported .ts file and recompiles on change, which is what you want while editing lib/.
-// A headless run (npm run notebooks:check) turns it off: a file saved mid-compile makes tslab throw
-// "Unexpected pending rebuildTimer".
-if (process.env.RAFTLAB_KERNEL_WATCH === '0') {
+// tslab watches (polls) every imported .ts file and recompiles on change: about 5% of a core for an idle kernel.
+// That is only useful while editing lib/, so it is off unless RAFTLAB_WATCH=1 asks for it. Without watching,
+// the kernel runs the library compiled once per version of its sources (lib-cache.js) instead of compiling
+// lib/ again at every start.
+const watch = process.env.RAFTLAB_WATCH === '1' || process.env.RAFTLAB_KERNEL_WATCH === '1';
+if (!watch) {
   ts.sys.watchFile = () => ({ close() {} });
   ts.sys.watchDirectory = () => ({ close() {} });
+  if (process.env.RAFTLAB_PRECOMPILED !== '0') {
+    const libCache = require('./lib-cache.js');
+    const dir = libCache.cacheDir(ts);
+    if (libCache.isReady(dir)) libCache.install(ts, dir);
+    else libCache.buildInBackground(dir);
+  }
 }
 require.cache[tsPath].exports = Object.defineProperties({}, descriptors);
 process.argv = [process.argv[0], path.join(root, 'node_modules', 'tslab', 'bin', 'tslab'), 'kernel', '--config-path', connectionFile];
