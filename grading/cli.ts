@@ -2,8 +2,9 @@
  * The instructor's command line:
  *   npm run grade -- [--json] [--batch DIR] [--out DIR] [--concurrency N] [--notebooks] [PATH ...]
  * Each PATH is one submission (a folder or a zip); --batch DIR grades every folder and zip inside DIR.
- * --notebooks also runs each submission's course notebooks (NN-name.ipynb) with the hidden tests put back, in
- * OUT/work/, and adds their autograder points. Writes OUT/gradebook.csv and OUT/feedback/<id>.md|.html; with --json prints one JSON array on stdout.
+ * --notebooks also grades each submission's course notebooks (NN-name.ipynb): the instructor's reference cells
+ * (hidden tests included) run against the submission's exercise cells, sandboxed with bubblewrap (refused without
+ * it unless --unsafe-no-sandbox), and add their autograder points. Writes OUT/gradebook.csv and OUT/feedback/<id>.md|.html; with --json prints one JSON array on stdout.
  */
 import * as path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
@@ -11,6 +12,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { formatPoints } from './checks';
 import { gradeBatch, listBatch, submissionJson, type SubmissionGrade } from './grade';
 import { writeReports } from './gradebook';
+import { notebookSandboxProblem } from './notebook-grader';
+import { installHint, sandboxProblem } from './sandbox';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -30,9 +33,21 @@ async function main(argv: readonly string[]): Promise<number> {
     .option('--notebooks', 'also run the course notebooks in each submission (hidden tests put back) and add their points')
     .option('--cell-timeout <s>', 'with --notebooks: seconds one cell may run', positiveInt, 120)
     .option('--notebook-timeout <s>', 'with --notebooks: seconds one notebook may run; then its kernel is killed', positiveInt, 900)
+    .option('--unsafe-no-sandbox', 'with --notebooks: run student code without bubblewrap (only inside a throwaway container)')
+    .option('--no-kernel-run', 'with --notebooks: skip the feedback run of each notebook in its kernel (scores are the same)')
     .showHelpAfterError();
   program.parse(argv as string[]);
-  const opts = program.opts<{ json?: boolean; batch?: string; out: string; concurrency?: number; notebooks?: boolean; cellTimeout: number; notebookTimeout: number }>();
+  const opts = program.opts<{ json?: boolean; batch?: string; out: string; concurrency?: number; notebooks?: boolean; cellTimeout: number; notebookTimeout: number; unsafeNoSandbox?: boolean; kernelRun: boolean }>();
+  if (opts.notebooks) {
+    const problem = notebookSandboxProblem({ unsafeNoSandbox: opts.unsafeNoSandbox ?? false });
+    if (problem) {
+      process.stderr.write(`grade: --notebooks: ${problem}\n`);
+      return 2;
+    }
+    if (opts.unsafeNoSandbox) process.stderr.write('grade: --unsafe-no-sandbox: student code runs with your rights (files, network)\n');
+  } else if (sandboxProblem()) {
+    process.stderr.write(`grade: note: --notebooks needs bubblewrap to confine student code: ${installHint}\n`);
+  }
   const sources = [...(program.args as string[])];
   if (opts.batch !== undefined) {
     try {
@@ -51,7 +66,7 @@ async function main(argv: readonly string[]): Promise<number> {
   bar?.start(sources.length, 0, { id: '' });
   const grades = await gradeBatch(sources, {
     concurrency: opts.concurrency ?? (opts.notebooks ? 2 : 16),
-    ...(opts.notebooks ? { notebooks: { workDir: path.join(opts.out, 'work'), cellTimeoutS: opts.cellTimeout, totalTimeoutS: opts.notebookTimeout } } : {}),
+    ...(opts.notebooks ? { notebooks: { workDir: path.join(opts.out, 'work'), cellTimeoutS: opts.cellTimeout, totalTimeoutS: opts.notebookTimeout, unsafeNoSandbox: opts.unsafeNoSandbox ?? false, kernelRun: opts.kernelRun } } : {}),
     onProgress: (done, _total, g) => bar?.update(done, { id: g.submission }),
   });
   bar?.stop();

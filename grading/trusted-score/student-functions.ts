@@ -65,7 +65,7 @@ const helper = `
 export interface StudentFunctionsOptions {
   /** Longest one call (or one cell's evaluation) may run, in ms. */
   readonly callTimeoutMs: number;
-  /** After this many timed-out calls every later call fails at once (a loop forever costs little). */
+  /** After this many timed-out calls of a function, its later calls fail at once (a loop forever costs little). */
   readonly maxTimeouts: number;
   /** Most callbacks one call may make. */
   readonly maxCallbacks: number;
@@ -77,7 +77,8 @@ type Encoded = null | boolean | number | string | Encoded[] | { [k: string]: Enc
 
 export class StudentFunctions {
   readonly isolate: Isolate;
-  private timeouts = 0;
+  /** Timed-out calls per function name. */
+  private readonly timeouts = new Map<string, number>();
   /** Names that must fail when called, with why (their cell is missing, or raised). */
   private readonly unavailable = new Map<string, string>();
 
@@ -91,7 +92,6 @@ export class StudentFunctions {
     try {
       this.isolate.evaluate(js, where);
     } catch (error) {
-      if (error instanceof IsolateError && error.kind === 'timeout') this.timeouts++;
       throw error;
     }
   }
@@ -111,7 +111,8 @@ export class StudentFunctions {
   call(name: string, args: readonly unknown[]): unknown {
     const why = this.unavailable.get(name);
     if (why !== undefined) throw new Error(why);
-    if (this.timeouts >= this.options.maxTimeouts) throw new Error(`${name} was not called: ${this.timeouts} calls of your code already ran past ${this.options.callTimeoutMs} ms (an endless loop?)`);
+    const timedOut = this.timeouts.get(name) ?? 0;
+    if (timedOut >= this.options.maxTimeouts) throw new Error(`${name} was not called: ${timedOut} calls of it already ran past ${this.options.callTimeoutMs} ms (an endless loop?)`);
     const handles: ((...a: unknown[]) => unknown)[] = [];
     const payload: { args: Encoded; answers: Record<number, { args: string; value: Encoded }[]> } = { args: encode(args, handles), answers: {} };
     for (let callbacks = 0; ; callbacks++) {
@@ -120,7 +121,7 @@ export class StudentFunctions {
         reply = this.isolate.call('__harness_invoke', [name, JSON.stringify(payload)]);
       } catch (error) {
         if (error instanceof IsolateError && error.kind === 'timeout') {
-          this.timeouts++;
+          this.timeouts.set(name, timedOut + 1);
           throw new Error(`${name} did not return within ${this.options.callTimeoutMs} ms (an endless loop?)`);
         }
         throw new Error(`${name}: ${(error as Error).message}`);
