@@ -259,8 +259,9 @@ async function runKernel(name: string, student: Notebook, dir: string, options: 
   if (report?.problem) lines.push(String(report.problem));
   const failed = (report?.cells ?? []).filter((c) => c.status !== 'ok');
   for (const c of failed.slice(0, 12)) {
-    const why = String(c.stderr ?? '').trim().split('\n').filter((l) => l.trim() !== '').slice(0, 2).join(' / ');
-    lines.push(`cell ${c.index}${c.id ? ` (${c.id})` : ''}: ${c.status}${why ? `: ${why.slice(0, 300)}` : ''}${sandboxHint(why)}`);
+    const errLines = String(c.stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const why = (errLines.find((l) => /Error|\bE[A-Z]{3,}\b/.test(l)) ?? errLines[0] ?? '').slice(0, 300);
+    lines.push(`cell ${c.index}${c.id ? ` (${c.id})` : ''}: ${c.status}${why ? `: ${why}` : ''}${sandboxHint(why)}`);
   }
   if (report === null && !verdict) lines.push('the kernel run gave no report');
   return {

@@ -14,7 +14,7 @@ import * as path from 'node:path';
  */
 
 export interface SandboxLimits {
-  /** CPU seconds per process (RLIMIT_CPU). */
+  /** CPU seconds per process (RLIMIT_CPU: SIGXCPU then, 5 s later, SIGKILL). */
   readonly cpuSeconds: number;
   /**
    * Memory per process in bytes (RLIMIT_DATA: writable private memory, the heap and every buffer). Not
@@ -149,7 +149,7 @@ function etcArgs(setupDir: string, uid: number): string[] {
 function wrapper(bwrap: string, args: string[], limits: SandboxLimits, uid: number | null = sandboxUid()): [string, string[]] {
   const nproc = limits.processes + (uid === null ? tasksOf(process.geteuid?.() ?? -1) : 0);
   const prlimit = [
-    `--cpu=${limits.cpuSeconds}`, `--data=${limits.memoryBytes}`, `--nproc=${nproc}`, `--fsize=${limits.fileBytes}`, '--core=0',
+    `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 5}`, `--data=${limits.memoryBytes}`, `--nproc=${nproc}`, `--fsize=${limits.fileBytes}`, '--core=0',
   ];
   const drop = uid === null ? [] : ['/usr/bin/setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--'];
   return ['/usr/bin/prlimit', [...prlimit, '--', ...drop, bwrap, ...args]];
