@@ -3,7 +3,8 @@
  *   npm run grade -- [--json] [--batch DIR] [--out DIR] [--concurrency N] [--notebooks] [--fresh] [--queue URL] [PATH ...]
  * Each PATH is one submission (a folder or a zip); --batch DIR grades every folder and zip inside DIR.
  * --notebooks also runs each submission's course notebooks (NN-name.ipynb) with the hidden tests put back, in
- * OUT/work/, and adds their autograder points. Each result is stored in OUT/results/ as soon as it is graded; a
+ * OUT/work/: the instructor's reference cells (hidden tests included) run against the submission's exercise cells,
+ * sandboxed with bubblewrap (refused without it unless --unsafe-no-sandbox), and add their autograder points. Each result is stored in OUT/results/ as soon as it is graded; a
  * rerun grades only what has no up-to-date result (--fresh: everything). --queue redis://HOST:PORT hands the
  * grading to `npm run grade-worker` processes on any machines and waits for them. Writes OUT/gradebook.csv and
  * OUT/feedback/<id>.md|.html and OUT/similarity.md|.csv (alike submissions; never a score), rebuilt from the
@@ -19,6 +20,8 @@ import { precompileKernelLibrary } from './kernel-library';
 import { ClassProgressBar } from './progress';
 import { redisConnection } from './queue/connection';
 import { writeSimilarity } from './similarity';
+import { notebookSandboxProblem } from './notebook-grader';
+import { installHint, sandboxProblem } from './sandbox';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -41,9 +44,21 @@ async function main(argv: readonly string[]): Promise<number> {
     .option('--cell-timeout <s>', 'with --notebooks: seconds one cell may run', positiveInt, 120)
     .option('--notebook-timeout <s>', 'with --notebooks: seconds one notebook may run; then its kernel is killed', positiveInt, 900)
     .option('--kernel-memory <mb>', 'with --notebooks: heap limit of each notebook kernel, in MB', positiveInt, 1024)
+    .option('--unsafe-no-sandbox', 'with --notebooks: run student code without bubblewrap (only inside a throwaway container)')
+    .option('--no-kernel-run', 'with --notebooks: skip the feedback run of each notebook in its kernel (scores are the same)')
     .showHelpAfterError();
   program.parse(argv as string[]);
-  const opts = program.opts<{ json?: boolean; batch?: string; out: string; concurrency?: number; fresh?: boolean; queue?: string; notebooks?: boolean; cellTimeout: number; notebookTimeout: number; kernelMemory: number }>();
+  const opts = program.opts<{ json?: boolean; batch?: string; out: string; concurrency?: number; fresh?: boolean; queue?: string; notebooks?: boolean; cellTimeout: number; notebookTimeout: number; kernelMemory: number; unsafeNoSandbox?: boolean; kernelRun: boolean }>();
+  if (opts.notebooks) {
+    const problem = notebookSandboxProblem({ unsafeNoSandbox: opts.unsafeNoSandbox ?? false });
+    if (problem) {
+      process.stderr.write(`grade: --notebooks: ${problem}\n`);
+      return 2;
+    }
+    if (opts.unsafeNoSandbox) process.stderr.write('grade: --unsafe-no-sandbox: student code runs with your rights (files, network)\n');
+  } else if (sandboxProblem()) {
+    process.stderr.write(`grade: note: --notebooks needs bubblewrap to confine student code: ${installHint}\n`);
+  }
   const sources = [...(program.args as string[])];
   if (opts.batch !== undefined) {
     try {
@@ -64,7 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
       program.error((error as Error).message);
     }
   }
-  const notebooks: NotebookGrading | undefined = opts.notebooks ? { workDir: path.join(opts.out, 'work'), cellTimeoutS: opts.cellTimeout, totalTimeoutS: opts.notebookTimeout } : undefined;
+  const notebooks: NotebookGrading | undefined = opts.notebooks ? { workDir: path.join(opts.out, 'work'), cellTimeoutS: opts.cellTimeout, totalTimeoutS: opts.notebookTimeout, unsafeNoSandbox: opts.unsafeNoSandbox ?? false, kernelRun: opts.kernelRun } : undefined;
   if (notebooks) {
     boundKernelMemory(opts.kernelMemory);
     if (opts.queue === undefined) await precompileKernelLibrary();

@@ -36,6 +36,10 @@ export interface NotebookGrading {
   readonly workDir: string;
   readonly cellTimeoutS?: number;
   readonly totalTimeoutS?: number;
+  /** Run student code without bubblewrap (only inside a throwaway container). */
+  readonly unsafeNoSandbox?: boolean;
+  /** Also execute each notebook in its kernel for feedback (default true; scores never depend on it). */
+  readonly kernelRun?: boolean;
 }
 
 /** Load and grade one folder or zip; any problem becomes the grade's error, never an exception. */
@@ -61,7 +65,10 @@ export async function gradeNotebooks(id: string, files: ReadonlyMap<string, Uint
   for (const name of names) {
     const file = path.join(dir, name);
     fs.writeFileSync(file, files.get(name)!);
-    const result = await gradeNotebook(file, { workDir: dir, ...(options.cellTimeoutS ? { cellTimeoutS: options.cellTimeoutS } : {}), ...(options.totalTimeoutS ? { totalTimeoutS: options.totalTimeoutS } : {}) });
+    const result = await gradeNotebook(file, {
+      workDir: dir, ...(options.cellTimeoutS ? { cellTimeoutS: options.cellTimeoutS } : {}), ...(options.totalTimeoutS ? { totalTimeoutS: options.totalTimeoutS } : {}),
+      ...(options.unsafeNoSandbox ? { unsafeNoSandbox: true } : {}), ...(options.kernelRun === false ? { kernelRun: false } : {}),
+    });
     checks.push(...result.checks);
   }
   return taskResult(checks);

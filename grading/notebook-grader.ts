@@ -3,13 +3,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { jupyterEnv, kernelProblem, missingJupyter, repoRoot, systemPython } from './jupyter';
 import { taskResult, type Check, type TaskResult } from './checks';
+import { installHint, readPrivateFile, runSandboxed, sandboxProblem, type SandboxLimits } from './sandbox';
+import { trustedScore } from './trusted-score/run';
 
 /**
- * Runs a student's notebook in its own kernel process (Jupyter's nbclient driving the repository's tslab
- * kernel, scripts/course/notebook_run.py) with the hidden tests put back: every autograder cell is replaced
- * by the released solution notebook's cell of the same id (hidden tests included). A cell that runs longer than
- * the per-cell timeout is interrupted by nbclient; a run longer than the total timeout is killed with its whole
- * process tree (runner and kernel). Each autograder cell's checklist and "Score: x/y" become one check.
+ * Grades a student's notebook. Scores come only from the trusted harness (grading/trusted-score): the
+ * reference notebook of the instructor's copy (hidden tests included) runs in a fresh process against the
+ * submission's exercise cells, evaluated in an Isolate; each reference autograder cell is one check. The
+ * notebook is also executed in its kernel (Jupyter's nbclient driving the course's tslab kernel,
+ * scripts/course/notebook_run.py) with the published autograder cells put back, for the executed notebook
+ * and the feedback; what it prints never adds a point. Both run under bubblewrap (grading/sandbox.ts), where
+ * the solutions, the hidden tests, the grader's output and other submissions do not exist.
  */
 
 export interface NotebookGradeOptions {
@@ -21,6 +25,16 @@ export interface NotebookGradeOptions {
   readonly referenceDir?: string;
   /** Largest notebook accepted, in bytes. Default 5 MiB. */
   readonly maxBytes?: number;
+  /** Where the published student notebooks are (the kernel run gets their autograder cells). Default notebooks/. */
+  readonly publicDir?: string;
+  /** Run student code without the sandbox (only where bubblewrap cannot run, e.g. inside a container). */
+  readonly unsafeNoSandbox?: boolean;
+  /** Also execute the notebook in its kernel for feedback (default true). Scores never depend on it. */
+  readonly kernelRun?: boolean;
+  /** Longest one call of student code may run in the harness, in ms (default 1000). */
+  readonly callTimeoutMs?: number;
+  /** Sandbox limits (CPU, memory, processes); wall time is totalTimeoutS. */
+  readonly limits?: Partial<SandboxLimits>;
 }
 
 interface Cell {
@@ -139,6 +153,13 @@ function killTree(pid: number): void {
   }
 }
 
+/** Why student notebooks cannot be graded here as asked, or null. */
+export function notebookSandboxProblem(options: { unsafeNoSandbox?: boolean } = {}): string | null {
+  if (options.unsafeNoSandbox) return null;
+  const problem = sandboxProblem();
+  return problem === null ? null : `${problem}. Student code is not run unconfined: ${installHint}, or pass --unsafe-no-sandbox (only inside a throwaway container)`;
+}
+
 /** Grade one notebook file; any problem (bad JSON, no reference, timeout) is reported, never thrown. */
 export async function gradeNotebook(file: string, options: NotebookGradeOptions, displayName = path.basename(file)): Promise<TaskResult & { problem: string | null }> {
   const name = displayName;
@@ -159,68 +180,101 @@ export async function gradeNotebook(file: string, options: NotebookGradeOptions,
   } catch (error) {
     return failAll((error as Error).message, maxOfRef);
   }
-  const runnerProblem = notebookRunnerProblem();
+  const confined = !options.unsafeNoSandbox;
+  const sandboxMissing = notebookSandboxProblem(options);
+  if (sandboxMissing) return failAll(`cannot grade notebooks here: ${sandboxMissing}`, maxOfRef);
+  const kernelRun = options.kernelRun ?? true;
+  const runnerProblem = kernelRun ? notebookRunnerProblem() : null;
   if (runnerProblem) return failAll(`cannot run notebooks here: ${runnerProblem}`, maxOfRef);
 
-  const { notebook, restored } = withHiddenTests(student, reference);
   fs.mkdirSync(options.workDir, { recursive: true });
   const dir = fs.mkdtempSync(path.join(options.workDir, 'nb-'));
-  const prepared = path.join(dir, name);
-  const executed = path.join(dir, `executed-${name}`);
-  fs.writeFileSync(prepared, JSON.stringify(notebook));
-  const cellTimeout = options.cellTimeoutS ?? 120;
   const totalTimeout = options.totalTimeoutS ?? 900;
-  const runner = path.join(repoRoot, 'scripts', 'course', 'notebook_run.py');
-  const report = await new Promise<RunReport | string>((resolve) => {
-    const child = spawn(systemPython, [runner, prepared, executed, repoRoot, String(cellTimeout)], { env: jupyterEnv(), cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (child.pid !== undefined) killTree(child.pid);
-    }, totalTimeout * 1000);
-    child.on('error', (e) => resolve(`cannot start the notebook runner: ${e.message}`));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (timedOut) return resolve(`the notebook ran longer than ${totalTimeout} s and was stopped (its kernel killed)`);
-      try {
-        resolve(JSON.parse(stdout) as RunReport);
-      } catch {
-        resolve(`the notebook runner exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' ')}`);
-      }
-    });
-  });
-  if (typeof report === 'string') return failAll(`${name}: ${report}`, maxOfRef);
+  const limits: Partial<SandboxLimits> = { cpuSeconds: totalTimeout, ...options.limits, wallSeconds: totalTimeout };
+  const [score, kernel] = await Promise.all([
+    trustedScore(name, reference.cells, student.cells, {
+      root: repoRoot, sandbox: confined, limits, student: { ...(options.callTimeoutMs ? { callTimeoutMs: options.callTimeoutMs } : {}) },
+    }),
+    kernelRun ? runKernel(name, student, dir, options, limits) : Promise.resolve(null),
+  ]);
+  const checks: Check[] = [...score.checks];
+  if (kernel !== null) checks.push(kernel);
+  return { ...taskResult(checks), problem: score.problem };
+}
 
-  const checks: Check[] = [];
-  const pointsOf = new Map<string, number>();
-  for (const c of reference.cells) {
-    const id = autograderId(c);
-    if (id) pointsOf.set(id, c.metadata.raftlab?.points ?? 0);
-  }
-  for (const cell of report.cells) {
-    if (cell.role !== 'autograder' || cell.id === null || !pointsOf.has(cell.id)) continue;
-    const max = pointsOf.get(cell.id)!;
-    const scores = [...cell.stdout.matchAll(/^Score: ([0-9.]+)\/([0-9.]+)/gm)];
-    let got = scores.reduce((s, m) => s + Number(m[1]), 0);
-    const of = scores.reduce((s, m) => s + Number(m[2]), 0);
-    if (of > 0 && of !== max) got = (got / of) * max;
-    got = Math.max(0, Math.min(max, Math.floor(got * 2) / 2));
-    const why = cell.status === 'ok' ? '' : cell.status === 'timeout' ? `the cell ran longer than ${cellTimeout} s and was interrupted\n` : '';
-    const text = (why + cell.stdout.trim() + (scores.length === 0 && cell.stderr.trim() ? `\n${cell.stderr.trim().split('\n').slice(0, 6).join('\n')}` : '')).trim();
-    checks.push({
-      id: `${name.replace(/\.ipynb$/, '')}/${cell.id}${restored.includes(cell.id) ? ' (cell restored)' : ''}`,
-      points: scores.length === 0 ? 0 : got,
-      max,
-      passed: scores.length > 0 && got === max && cell.status === 'ok',
-      message: text || `no output (status ${cell.status})`,
+/** The notebook in its kernel (sandboxed), for the executed notebook and feedback: a check worth nothing. */
+async function runKernel(name: string, student: Notebook, dir: string, options: NotebookGradeOptions, limits: Partial<SandboxLimits>): Promise<Check> {
+  const publicFile = path.join(options.publicDir ?? path.join(repoRoot, 'notebooks'), name);
+  const published = fs.existsSync(publicFile) ? parseNotebook(fs.readFileSync(publicFile, 'utf8'), publicFile) : null;
+  const { notebook } = published ? withHiddenTests(student, published) : { notebook: student };
+  const cellTimeout = options.cellTimeoutS ?? 120;
+  const id = `${name.replace(/\.ipynb$/, '')}/kernel-run`;
+  const inside = path.join(repoRoot, 'out');
+  const args = (at: string) => [path.join(repoRoot, 'scripts', 'course', 'notebook_run.py'), path.join(at, 'run', name), path.join(at, 'run', `executed-${name}`), repoRoot, String(cellTimeout)];
+  let reportText = '';
+  let verdict: string | null = null;
+  if (options.unsafeNoSandbox) {
+    const runDir = path.join(dir, 'kernel');
+    fs.mkdirSync(path.join(runDir, 'run'), { recursive: true });
+    fs.writeFileSync(path.join(runDir, 'run', name), JSON.stringify(notebook));
+    verdict = await new Promise<string | null>((resolve) => {
+      const child = spawn(systemPython, args(runDir), { env: { ...jupyterEnv(), RAFTLAB_KERNEL_WATCH: '0', RAFTLAB_REPORT_FD: '3' }, cwd: repoRoot, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+      (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (reportText += d.toString()));
+      const timer = setTimeout(() => child.pid !== undefined && killTree(child.pid), (limits.wallSeconds ?? 900) * 1000);
+      child.on('close', () => {
+        clearTimeout(timer);
+        resolve(null);
+      });
     });
+  } else {
+    const r = await runSandboxed({
+      argv: ['/usr/bin/python3', ...args(inside)],
+      root: repoRoot,
+      allow: ['lib', 'grading', 'node_modules', 'jupyter', 'package.json', 'tsconfig.json', 'scripts/course/notebook_run.py'],
+      files: { [`run/${name}`]: JSON.stringify(notebook), '.home/.keep': '' },
+      privateAt: inside,
+      cwd: repoRoot,
+      env: {
+        PATH: '/usr/bin:/bin', HOME: path.join(inside, '.home'), LANG: 'C.UTF-8', TMPDIR: '/tmp', PYTHONDONTWRITEBYTECODE: '1',
+        JUPYTER_PATH: path.join(repoRoot, 'jupyter'), RAFTLAB_KERNEL_WATCH: '0', RAFTLAB_REPORT_FD: '3',
+        NODE_OPTIONS: '--max-old-space-size=2048',
+      },
+      limits,
+      onFd3: (d) => (reportText += d.toString()),
+      collect: (priv) => {
+        const executed = readPrivateFile(priv, `run/executed-${name}`);
+        if (executed !== null) fs.writeFileSync(path.join(dir, `executed-${name}`), executed);
+      },
+    });
+    verdict = r.verdict;
   }
-  for (const [id, max] of pointsOf) if (!checks.some((c) => c.id.startsWith(`${name.replace(/\.ipynb$/, '')}/${id}`))) {
-    checks.push({ id: `${name.replace(/\.ipynb$/, '')}/${id}`, points: 0, max, passed: false, message: `not run${report.problem ? `: ${report.problem}` : ''}` });
+  let report: RunReport | null = null;
+  try {
+    report = JSON.parse(reportText) as RunReport;
+  } catch {
+    // no report: the run was stopped
   }
-  return { ...taskResult(checks), problem: report.problem };
+  const lines: string[] = [];
+  if (verdict) lines.push(`the notebook's kernel run ${verdict}`);
+  if (report?.problem) lines.push(String(report.problem));
+  const failed = (report?.cells ?? []).filter((c) => c.status !== 'ok');
+  for (const c of failed.slice(0, 12)) {
+    const errLines = String(c.stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    const why = (errLines.find((l) => /Error|\bE[A-Z]{3,}\b/.test(l)) ?? errLines[0] ?? '').slice(0, 300);
+    lines.push(`cell ${c.index}${c.id ? ` (${c.id})` : ''}: ${c.status}${why ? `: ${why}` : ''}${sandboxHint(why)}`);
+  }
+  if (report === null && !verdict) lines.push('the kernel run gave no report');
+  return {
+    id, points: 0, max: 0, passed: lines.length === 0,
+    message: lines.length === 0 ? 'the notebook ran in its kernel without an error (feedback only: scores come from the grader\'s own run)' : `feedback only, no points:\n${lines.join('\n')}`,
+  };
+}
+
+/** Why an error happened, when the sandbox is the reason. */
+function sandboxHint(error: string): string {
+  if (/ENOENT|EACCES|EROFS|EPERM/.test(error)) return " (the grader's sandbox shows only the course library and the notebook's own folder; nothing else exists or is writable)";
+  if (/ECONNREFUSED|ENETUNREACH|EAI_AGAIN|ENOTFOUND/.test(error)) return " (no network in the grader's sandbox)";
+  if (/EAGAIN|Resource temporarily unavailable/.test(error)) return " (the sandbox's process limit)";
+  if (/allocation failed|out of memory|ENOMEM/i.test(error)) return " (the sandbox's memory limit)";
+  return '';
 }

@@ -1,10 +1,12 @@
 /**
- * npm run release [-- --check]
+ * npm run release [-- --check] [-- --student DIR]
  *
  * From each notebooks/source/NN-name.ipynb (solutions and hidden tests marked, see notebooks/README.md) writes
  *   notebooks/solution/NN-name.ipynb  solutions and hidden tests kept, markers and outputs removed
  *   notebooks/NN-name.ipynb           what students open: solutions replaced by a TODO, hidden tests removed
  * --check writes nothing and fails if a generated notebook is missing or out of date.
+ * --student DIR writes the students' copy (DIR and DIR.zip: no solutions, no hidden tests; see
+ * scripts/course/release-student.ts) from the committed notebooks, which must be up to date.
  * A file at a generated path that was not generated (no metadata.raftlab.generated) is never overwritten.
  */
 import * as fs from 'node:fs';
@@ -12,6 +14,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { layout, listSources, NotebookError, readNotebook, writeNotebook, type Notebook } from './course/notebook-format';
 import { releaseNotebook } from './course/release-notebook';
+import { writeStudentRelease } from './course/release-student';
 
 const root = path.resolve(__dirname, '..');
 
@@ -29,12 +32,13 @@ function wasGenerated(file: string): boolean {
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const options = new Command('release')
     .description('Produce the solution and student notebooks from notebooks/source')
     .option('--check', 'write nothing; fail if a generated notebook is missing or out of date')
+    .option('--student <dir>', "write the students' copy of the course to DIR and DIR.zip (no solutions, no hidden tests)")
     .parse()
-    .opts<{ check?: boolean }>();
+    .opts<{ check?: boolean; student?: string }>();
   const sources = listSources(root);
   if (sources.length === 0) throw new Error(`no notebooks in ${layout.source} (expected names like 01-leader-election.ipynb)`);
   const plan: { file: string; content: string }[] = [];
@@ -47,6 +51,13 @@ function main(): void {
     console.log(`${rel}: ${released.exercises} exercise cell(s), ${released.autograders} autograder cell(s), ${released.points} points`);
   }
   const stale = plan.filter((p) => !fs.existsSync(p.file) || fs.readFileSync(p.file, 'utf8') !== p.content);
+  if (options.student !== undefined) {
+    if (stale.length > 0) throw new Error(`out of date: ${stale.map((p) => path.relative(root, p.file)).join(', ')}; run "npm run release" first`);
+    const release = await writeStudentRelease(root, options.student);
+    console.log(`release: the students' copy: ${release.files.length} files in ${release.dir}, and ${release.zip}; no solution or hidden test in them`);
+    for (const r of release.inLibrary) console.log(`  note: the solution of ${r.notebook} ${r.cell} is also the library's own reference code (lib/), which students can read`);
+    return;
+  }
   if (options.check) {
     for (const p of stale) console.log(`out of date: ${path.relative(root, p.file)}`);
     if (stale.length > 0) {
@@ -71,10 +82,8 @@ function main(): void {
   console.log(`release: ${plan.length - stale.length} unchanged, ${stale.length} written`);
 }
 
-try {
-  main();
-} catch (error) {
+main().catch((error: unknown) => {
   // A NotebookError names the notebook, the cell and the line; any other error is a bug and keeps its stack.
-  console.error(error instanceof NotebookError ? `release: ${error.message}` : error);
+  console.error(error instanceof NotebookError || (error instanceof Error && /^--student|students' copy|out of date/.test(error.message)) ? `release: ${(error as Error).message}` : error);
   process.exit(1);
-}
+});

@@ -71,9 +71,23 @@ export async function runChecks(checks: readonly NotebookCheck[]): Promise<TaskR
   return taskResult(results);
 }
 
+/** Where the grader's trusted harness receives every result (grading/trusted-score); none in a notebook. */
+export type ResultSink = (title: string, result: TaskResult) => void;
+let resultSink: ResultSink | null = null;
+
+/**
+ * Install the grader's result sink: every autograder()/reportResult() result goes to it (in the harness's own
+ * memory, then out on a pipe only the grader reads). Printed checklists are for people; scores come from here.
+ */
+export function installResultSink(sink: ResultSink): void {
+  if (resultSink !== null) throw new Error('autograder: a result sink is already installed');
+  resultSink = sink;
+}
+
 /** Run the checks, print the checklist, and fail (throw AutograderFailure) if any check failed. */
 export async function autograder(title: string, checks: readonly NotebookCheck[]): Promise<TaskResult> {
   const result = await runChecks(checks);
+  resultSink?.(title, result);
   console.log(formatChecklist(result, `Autograder: ${title}`));
   if (!result.passed) throw new AutograderFailure(title, result);
   return result;
@@ -84,6 +98,7 @@ export async function autograder(title: string, checks: readonly NotebookCheck[]
  * if it did not pass.
  */
 export function reportResult(title: string, result: TaskResult): TaskResult {
+  resultSink?.(title, result);
   console.log(formatChecklist(result, `Autograder: ${title}`));
   if (!result.passed) throw new AutograderFailure(title, result);
   return result;

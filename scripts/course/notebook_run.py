@@ -7,6 +7,7 @@ Run by scripts/notebooks-check.ts (JUPYTER_PATH must point at the repository's j
 fail (allow_errors): the caller decides which failures are expected. The executed notebook goes to OUTPUT.
 """
 import json
+import os
 import sys
 import time
 
@@ -63,7 +64,11 @@ def main():
             "stdout": text_of(cell, "stdout"),
             "stderr": text_of(cell, "stderr"),
         })
-    json.dump({"notebook": notebook, "wall": round(wall, 3), "problem": problem, "cells": cells}, sys.stdout)
+    # RAFTLAB_REPORT_FD: a pipe only this runner holds (the kernel, started with close_fds, shares stdout).
+    report_fd = os.environ.get("RAFTLAB_REPORT_FD")
+    out = os.fdopen(int(report_fd), "w") if report_fd else sys.stdout
+    json.dump({"notebook": notebook, "wall": round(wall, 3), "problem": problem, "cells": cells}, out)
+    out.flush()
 
 
 if __name__ == "__main__":
