@@ -12,11 +12,10 @@
  *   6.5840's count (request + reply are one labrpc call). Needs trace level 'all'.
  * - A client that is "concurrent" in Go is a callback chain on the virtual clock (startOne).
  */
-import { strict as assert } from 'node:assert';
-import type { Command, Message, NodeId } from '../../lib/raft/types';
-import { Cluster, type ClusterOptions } from '../../lib/sim/cluster';
-import { reliableNetwork, unreliableNetwork, type NetworkOptions } from '../../lib/sim/network';
-import { Rng } from '../../lib/sim/rng';
+import type { Command, Message, NodeId } from '../raft/types';
+import { Cluster, type ClusterOptions } from '../sim/cluster';
+import { reliableNetwork, unreliableNetwork, type NetworkOptions } from '../sim/network';
+import { Rng } from '../sim/rng';
 
 /** config.go's RaftElectionTimeout: the tests' unit of "long enough to elect a leader". */
 export const RaftElectionTimeout = 1000;
@@ -72,6 +71,17 @@ export interface Traffic {
   refusals: number;
 }
 
+/** What a failed harness check was about: the scenario grader names the rule to look at from it. */
+export type HarnessFailureKind = 'assertion' | 'no-leader' | 'two-leaders' | 'terms' | 'unexpected-leader' | 'no-agreement' | 'committed-without-majority';
+
+/** A harness check failed (6.5840's t.Fatalf). */
+export class HarnessFailure extends Error {
+  constructor(message: string, readonly kind: HarnessFailureKind, readonly time: number) {
+    super(message);
+    this.name = 'HarnessFailure';
+  }
+}
+
 export class Harness {
   readonly cluster: Cluster;
   readonly n: number;
@@ -110,8 +120,8 @@ export class Harness {
   }
 
   /** t.Fatalf: fail with the seed so the run can be replayed. */
-  fatal(message: string): never {
-    assert.fail(`${message} (seed ${this.seed}, t=${this.now.toFixed(1)} ms)`);
+  fatal(message: string, kind: HarnessFailureKind = 'assertion'): never {
+    throw new HarnessFailure(`${message} (seed ${this.seed}, t=${this.now.toFixed(1)} ms)`, kind, this.now);
   }
 
   // ---- Servers ----
@@ -167,19 +177,19 @@ export class Harness {
 
   /** rf.GetState(). */
   getState(i: number): { term: number; isLeader: boolean } {
-    const core = this.cluster.raft(this.id(i));
-    if (!core) this.fatal(`GetState() on crashed server ${i}`);
-    return { term: core.currentTerm, isLeader: core.role === 'leader' };
+    const status = this.cluster.status(this.id(i));
+    if (!status.alive) this.fatal(`GetState() on crashed server ${i}`);
+    return { term: status.term, isLeader: status.role === 'leader' };
   }
 
   /** rf.Start(cmd): (index, term, isLeader). */
   start(i: number, value: Value): StartResult {
     const id = this.id(i);
-    const core = this.cluster.raft(id);
-    if (!core) this.fatal(`Start() on crashed server ${i}`);
+    if (!this.cluster.isAlive(id)) this.fatal(`Start() on crashed server ${i}`);
     const r = this.cluster.propose(command(value), id);
     if (r.accepted) return { index: r.index, term: r.term, isLeader: true };
-    return { index: core.lastIndex + 1, term: core.currentTerm, isLeader: false };
+    const status = this.cluster.status(id);
+    return { index: status.lastIndex + 1, term: status.term, isLeader: false };
   }
 
   // ---- config.go's checks ----
@@ -199,12 +209,12 @@ export class Harness {
       }
       let lastTermWithLeader = -1;
       for (const [term, ls] of leaders) {
-        if (ls.length > 1) this.fatal(`term ${term} has ${ls.length} (>1) leaders`);
+        if (ls.length > 1) this.fatal(`term ${term} has ${ls.length} (>1) leaders`, 'two-leaders');
         lastTermWithLeader = Math.max(lastTermWithLeader, term);
       }
       if (leaders.size > 0) return leaders.get(lastTermWithLeader)![0]!;
     }
-    this.fatal('expected one leader, got none');
+    this.fatal('expected one leader, got none', 'no-leader');
   }
 
   /** All connected live servers are in the same term; returns it. */
@@ -214,7 +224,7 @@ export class Harness {
       if (!this.connected[i] || !this.isAlive(i)) continue;
       const xterm = this.getState(i).term;
       if (term === -1) term = xterm;
-      else if (term !== xterm) this.fatal('servers disagree on term');
+      else if (term !== xterm) this.fatal('servers disagree on term', 'terms');
     }
     return term;
   }
@@ -223,7 +233,7 @@ export class Harness {
   checkNoLeader(): void {
     for (let i = 0; i < this.n; i++) {
       if (this.connected[i] && this.isAlive(i) && this.getState(i).isLeader) {
-        this.fatal(`expected no leader among connected servers, but ${i} claims to be leader`);
+        this.fatal(`expected no leader among connected servers, but ${i} claims to be leader`, 'unexpected-leader');
       }
     }
   }
@@ -251,7 +261,7 @@ export class Harness {
       }
     }
     const { count, value } = this.nCommitted(index);
-    if (count < n) this.fatal(`only ${count} decided for index ${index}; wanted ${n}`);
+    if (count < n) this.fatal(`only ${count} decided for index ${index}; wanted ${n}`, 'no-agreement');
     return value!;
   }
 
@@ -265,7 +275,7 @@ export class Harness {
     const t0 = this.now;
     let starts = 0;
     const attempt = (): void => {
-      if (this.now - t0 >= 10_000) this.fatal(`one(${value}) failed to reach agreement`);
+      if (this.now - t0 >= 10_000) this.fatal(`one(${value}) failed to reach agreement`, 'no-agreement');
       let index = -1;
       for (let si = 0; si < this.n; si++) {
         starts = (starts + 1) % this.n;
@@ -283,7 +293,7 @@ export class Harness {
       const t1 = this.now;
       const poll = (): void => {
         if (this.now - t1 >= 2000) {
-          if (!retry) this.fatal(`one(${value}) failed to reach agreement`);
+          if (!retry) this.fatal(`one(${value}) failed to reach agreement`, 'no-agreement');
           attempt();
           return;
         }
@@ -311,7 +321,7 @@ export class Harness {
   /** Run the clock until every handle is done (each fails the test itself when it gives up). */
   awaitAll(handles: readonly OneHandle[]): void {
     const ok = this.cluster.runUntil(() => handles.every((h) => h.done), { timeout: 15_000 });
-    if (!ok) this.fatal(`one(${handles.find((h) => !h.done)!.value}) never finished`);
+    if (!ok) this.fatal(`one(${handles.find((h) => !h.done)!.value}) never finished`, 'no-agreement');
   }
 
   // ---- Network ----
