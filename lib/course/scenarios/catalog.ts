@@ -393,7 +393,12 @@ function churn(seed: number): ScenarioPlan {
   for (let t = 0; t < 4000; t += 100) {
     steps.push({ at: t, kind: 'one', value: value++, servers: 1, retry: true });
     const roll = rng.int(0, 99);
-    if (roll < 20) faults.push({ at: t + 50, kind: 'crash', node: rng.int(0, servers - 1) });
+    if (roll < 10) {
+      // every server crashes a few ms after the write: what was acknowledged must already be on stable storage
+      const at = t + rng.int(3, 15);
+      for (let i = 0; i < servers; i++) faults.push({ at, kind: 'crash', node: i });
+      for (let i = 0; i < servers; i++) faults.push({ at: t + 80, kind: 'restart', node: i });
+    } else if (roll < 20) faults.push({ at: t + 50, kind: 'crash', node: rng.int(0, servers - 1) });
     else if (roll < 30) faults.push({ at: t + 50, kind: 'crash', node: { leader: 0 } });
     else if (roll < 60) faults.push({ at: t + 50, kind: 'restart', node: rng.int(0, servers - 1) });
   }

@@ -1,5 +1,5 @@
 import { HandlerError } from '../../raft/context';
-import { Cluster, InvariantViolation } from '../../sim/cluster';
+import { Cluster, InvariantViolation, type ClusterBugs } from '../../sim/cluster';
 import { reliableNetwork, unreliableNetwork, type NetworkOptions } from '../../sim/network';
 import type { TraceLevel } from '../../sim/trace';
 import { Harness, HarnessFailure, longReordering, valueOf, type HarnessFailureKind } from '../harness';
@@ -35,6 +35,8 @@ export interface RunOptions {
   readonly trace?: TraceLevel;
   /** Most simulator events one run may take (a message storm ends the run). Default 400,000. */
   readonly maxEvents?: number;
+  /** Bug zoo only: a documented bug of the simulator's driver (lib/fuzz/zoo.ts). */
+  readonly bugs?: ClusterBugs;
 }
 
 export interface ScenarioRun {
@@ -58,6 +60,7 @@ export function runScenario(scenario: Scenario, impl: StudentImpl, options: RunO
     seed: options.seed,
     trace: options.trace ?? 'off',
     ...studentClusterOptions(impl),
+    ...(options.bugs ? { bugs: options.bugs } : {}),
   });
   const state = new RunState(h, plan);
   const faults: readonly (PlannedFault | Fault)[] = options.faults ?? plan.faults;
