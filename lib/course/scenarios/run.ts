@@ -59,6 +59,7 @@ export function runScenario(scenario: Scenario, impl: StudentImpl, options: RunO
   const h = new Harness(plan.servers, {
     seed: options.seed,
     trace: options.trace ?? 'off',
+    ...(plan.maxEntriesPerAppend ? { maxEntriesPerAppend: plan.maxEntriesPerAppend } : {}),
     ...studentClusterOptions(impl),
     ...(options.bugs ? { bugs: options.bugs } : {}),
   });
