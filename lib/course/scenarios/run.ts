@@ -170,8 +170,8 @@ class RunState {
     const out: { i: number; term: number }[] = [];
     for (let i = 0; i < this.n; i++) {
       if (!this.up(i)) continue;
-      const s = this.h.cluster.status(this.h.id(i));
-      if (s.role === 'leader') out.push({ i, term: s.term });
+      const core = this.h.cluster.raft(this.h.id(i));
+      if (core?.role === 'leader') out.push({ i, term: core.currentTerm });
     }
     return out;
   }
@@ -189,7 +189,7 @@ class RunState {
       if (leaders.length === 0) {
         // a crashed or cut-off server may still believe it leads; config.go's loops look at every server
         for (let i = 0; i < this.n; i++) {
-          if (this.h.isAlive(i) && this.h.cluster.status(this.h.id(i)).role === 'leader') return (i + ref.leader) % this.n;
+          if (this.h.cluster.raft(this.h.id(i))?.role === 'leader') return (i + ref.leader) % this.n;
         }
         return null;
       }
@@ -338,7 +338,7 @@ class RunState {
     let term = -1;
     for (let i = 0; i < this.n; i++) {
       if (!this.up(i)) continue;
-      const t = this.h.cluster.status(this.h.id(i)).term;
+      const t = this.h.cluster.raft(this.h.id(i))!.currentTerm;
       if (term === -1) term = t;
       else if (t !== term) this.fail('same term', 'terms', `servers disagree on the term (${term} and ${t})`);
     }
