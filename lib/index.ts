@@ -48,3 +48,4 @@ export type { ScenarioFailure } from './course/scenarios/run';
 export type { FailureReport } from './course/failure-report';
 export { fakeContext, type FakeContext, type FakeState, type FakeEvent, type FakeOptions } from './course/fake-context';
 export { studentNodeFactory, type StudentImpl } from './course/student-node';
+export { requestVoteChecks, requestVoteReplyChecks } from './course/handler-checks';

@@ -125,6 +125,25 @@ describe('scenario grader', () => {
     assert.match(text, /replay: await replayScenario\('Figure8', myRaft, \{ seed: 1, faults: \[\{ at: /);
   });
 
+  it('a message storm ends the run and is reported as one, naming heartbeats and retries', () => {
+    const doubling = {
+      handlers: {
+        onAppendEntriesReply: (ctx: Parameters<typeof figure2Handlers.onAppendEntriesReply>[0], from: string, reply: Parameters<typeof figure2Handlers.onAppendEntriesReply>[2]) => {
+          figure2Handlers.onAppendEntriesReply(ctx, from, reply);
+          if (ctx.role === 'leader') {
+            ctx.sendAppendEntries(from); // every reply answered twice: the traffic doubles each round trip
+            ctx.sendAppendEntries(from);
+          }
+        },
+      },
+    };
+    const { result, failures } = runScenarioChecks(doubling, ['BasicAgree'], { seeds: [1] });
+    assert.equal(result.passed, false);
+    assert.equal(failures[0]!.failure.what, 'storm');
+    assert.match(result.checks[0]!.message, /a message storm/);
+    assert.match(result.checks[0]!.message, /repeat them during idle periods/);
+  });
+
   it('replay faults are checked, with errors naming the fault and field', async () => {
     assert.throws(() => validateFaults([{ at: 5, kind: 'crash', node: 7 }], 5), /faults\[0\]\.node must be a server number 0\.\.4/);
     assert.throws(() => validateFaults([{ at: -1, kind: 'crash', node: 1 }], 5), /faults\[0\]\.at must be a time/);

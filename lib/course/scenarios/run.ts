@@ -33,7 +33,7 @@ export interface RunOptions {
   readonly faults?: readonly Fault[];
   /** Default 'off'; 'all' for the pictures of a failing run. */
   readonly trace?: TraceLevel;
-  /** Most simulator events one run may take (a message storm ends the run). Default 400,000. */
+  /** Most simulator events one run may take (a message storm ends the run). Default 50,000 (the reference needs under 4,000). */
   readonly maxEvents?: number;
   /** Bug zoo only: a documented bug of the simulator's driver (lib/fuzz/zoo.ts). */
   readonly bugs?: ClusterBugs;
@@ -52,7 +52,7 @@ export interface ScenarioRun {
 /** A leader must be found within this long after a majority is up (election timeouts are 150-300 ms). */
 const settleMs = 1200;
 const oneGivesUpMs = 10_000;
-const defaultMaxEvents = 400_000;
+const defaultMaxEvents = 50_000; // the reference takes at most ~4,000 per scenario
 
 export function runScenario(scenario: Scenario, impl: StudentImpl, options: RunOptions): ScenarioRun {
   const plan = scenario.plan(options.seed);
