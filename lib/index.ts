@@ -49,3 +49,5 @@ export type { FailureReport } from './course/failure-report';
 export { fakeContext, type FakeContext, type FakeState, type FakeEvent, type FakeOptions } from './course/fake-context';
 export { studentNodeFactory, type StudentImpl } from './course/student-node';
 export { requestVoteChecks, requestVoteReplyChecks } from './course/handler-checks';
+export { scope, scopeHtml, specFromCluster, type ScopeOptions } from './scope/notebook';
+export type { ScopeAction } from './scope/spec';
