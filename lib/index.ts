@@ -23,7 +23,7 @@ export { Trace, formatEvent, describeMessage, type TraceEvent, type TraceKind, t
 export { formatStatusTable } from './sim/report';
 
 export * from './errors';
-export type { ConsensusNode, Committed, ProposeOptions } from './api/consensus-node';
+export type { ConsensusNode, Committed, ProposeOptions } from './raft/consensus-node';
 export { SimNode } from './api/sim-node';
 export { Replicated, ReplicatedDict, ReplicatedList, type ReplicatedOptions } from './api/replicated';
 export { getLeader, waitUntilLeader, useNode, defaultNode } from './api/registry';

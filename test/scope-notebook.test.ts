@@ -8,7 +8,7 @@ import type { Frame, Page } from 'puppeteer-core';
 import { freeTcpPort } from '../lib/net/free-ports';
 import { repoRoot } from '../lib/scope/build';
 import { chromiumProblem, launchChromium, type HeadlessChromium } from '../lib/scope/headless';
-import { jupyterEnv, missingJupyter } from '../scripts/course/jupyter';
+import { jupyterEnv, missingJupyter } from '../grading/jupyter';
 
 function status(url: string): Promise<number> {
   return new Promise((resolve) => {

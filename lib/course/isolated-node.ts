@@ -122,7 +122,7 @@ function __raftlab_make(spec) {
 function __raftlab_status() {
   const n = __raftlab_node, ctx = n.ctx;
   const s = { role: n.role, currentTerm: n.currentTerm, votedFor: n.votedFor, leaderId: n.leaderId, commitIndex: n.commitIndex,
-    lastApplied: n.lastApplied, lastIndex: n.lastIndex, nextDeadline: n.nextDeadline(), next: [], match: [] };
+    lastApplied: n.lastApplied, lastIndex: n.lastIndex, nextDeadline: n.nextDeadline(), next: [], match: [], votes: [...n.votesReceived] };
   if (n.role === 'leader') for (const p of n.peers) { s.next.push([p, n.nextIndexOf(p) ?? null]); s.match.push([p, n.matchIndexOf(p) ?? null]); }
   if (ctx.log.version !== __raftlab_logVersion) { s.log = n.log.map((e) => ({ term: e.term, command: e.command })); __raftlab_logVersion = ctx.log.version; }
   if (s.nextDeadline === Infinity) s.nextDeadline = null;
@@ -147,7 +147,7 @@ function __raftlab_current() { const n = __raftlab_node; return n && n.ctx ? { h
 
 interface Status {
   role: Role; currentTerm: number; votedFor: NodeId | null; leaderId: NodeId | null; commitIndex: number; lastApplied: number;
-  lastIndex: number; nextDeadline: number | null; next: [NodeId, number | null][]; match: [NodeId, number | null][]; log?: LogEntry[];
+  lastIndex: number; nextDeadline: number | null; votes: NodeId[]; next: [NodeId, number | null][]; match: [NodeId, number | null][]; log?: LogEntry[];
 }
 
 interface EventReply {
@@ -207,6 +207,7 @@ export class IsolatedRaftNode implements RaftCore {
   get lastApplied(): number { return this.status.lastApplied; }
   get lastIndex(): number { return this.status.lastIndex; }
   get log(): readonly LogEntry[] { return this.entries; }
+  get votesReceived(): ReadonlySet<NodeId> { return new Set(this.status.votes); }
   nextIndexOf(peer: NodeId): number | undefined { return this.status.next.find(([p]) => p === peer)?.[1] ?? undefined; }
   matchIndexOf(peer: NodeId): number | undefined { return this.status.match.find(([p]) => p === peer)?.[1] ?? undefined; }
   nextDeadline(): number { return this.status.nextDeadline ?? Infinity; }
