@@ -41,6 +41,14 @@ export { runLabInSim, type SimLabOptions, type SimLabRun } from './lab/sim-lab';
 export * from './fuzz/index';
 export type { ClusterBugs } from './sim/cluster';
 
+export { gradeScenarios, replayScenario, runScenarioChecks, scenarioNames, ScenarioReplay, type GradeOptions, type ReplayOptions } from './course/scenarios/grade';
+export { scenarios, type Scenario } from './course/scenarios/catalog';
+export type { Fault as ScenarioFault } from './course/scenarios/plan';
+export type { ScenarioFailure } from './course/scenarios/run';
+export type { FailureReport } from './course/failure-report';
+export { fakeContext, type FakeContext, type FakeState, type FakeEvent, type FakeOptions } from './course/fake-context';
+export { studentNodeFactory, type StudentImpl } from './course/student-node';
+export { requestVoteChecks, requestVoteReplyChecks } from './course/handler-checks';
 export { scope, scopeHtml, specFromCluster, type ScopeOptions } from './scope/notebook';
 export type { ScopeAction } from './scope/spec';
 // Linearizability: check a history against a model, draw the violation (lib/check/linearizability.ts).
