@@ -127,6 +127,7 @@ describe('scenario grader', () => {
 
   it('a message storm ends the run and is reported as one, naming heartbeats and retries', () => {
     const doubling = {
+      inProcess: true, // written beside the library: it calls the reference handler
       handlers: {
         onAppendEntriesReply: (ctx: Parameters<typeof figure2Handlers.onAppendEntriesReply>[0], from: string, reply: Parameters<typeof figure2Handlers.onAppendEntriesReply>[2]) => {
           figure2Handlers.onAppendEntriesReply(ctx, from, reply);

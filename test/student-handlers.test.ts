@@ -135,12 +135,24 @@ describe('studentNodeFactory', () => {
       nodes: 3,
       seed: 4,
       createNode: studentNodeFactory({
+        inProcess: true,
         handlers: { onElectionTimeout: (ctx) => { calls.push(ctx.id); figure2Handlers.onElectionTimeout(ctx); } },
       }),
     });
     assert.ok(cluster.runUntil((c) => c.leader() !== null, { timeout: 3000 }));
     assert.ok(calls.length > 0);
     assert.ok(calls.every((id) => cluster.ids.includes(id)));
+  });
+
+  it('runs a student\'s code isolated: only its source is used, so a name from outside it is not there', () => {
+    const calls: string[] = [];
+    const cluster = new Cluster({
+      nodes: 3,
+      seed: 4,
+      createNode: studentNodeFactory({ handlers: { onElectionTimeout: (ctx) => { calls.push(ctx.id); } } }),
+    });
+    assert.throws(() => cluster.runFor(3000), /calls is not defined/);
+    assert.equal(calls.length, 0);
   });
 
   it('a student handler that throws is reported naming the handler, not as a stack trace', () => {

@@ -68,6 +68,7 @@ const prelude = `
   fixed('module', { exports: exportsObject });
   fixed('require', (what) => { throw new Error('graded code cannot import ' + String(what) + ': write the exercise with what its arguments give you'); });
   fixed('console', { log: line, info: line, warn: line, error: line, debug: line });
+  fixed('__raftlab_reset', () => { steps = 0; exhausted = false; });
   fixed('__raftlab_call', (name, argsJson) => {
     steps = 0; exhausted = false;
     try {
@@ -136,7 +137,7 @@ export class Isolate {
     // thrown object's getters must never run on the host. In a block, sloppy-mode function declarations still
     // become globals (Annex B), so cells see each other's functions.
     try {
-      script = new vm.Script(`__raftlab_error = undefined; try {\n${source}\n} catch (e) { __raftlab_error = __raftlab_text(e); }\n__raftlab_error`, { filename, lineOffset: -1 });
+      script = new vm.Script(`__raftlab_error = undefined; __raftlab_reset(); try {\n${source}\n} catch (e) { __raftlab_error = __raftlab_text(e); }\n__raftlab_error`, { filename, lineOffset: -1 });
     } catch (error) {
       throw new IsolateError(`${filename}: ${(error as Error).message}`, 'syntax', filename);
     }
@@ -146,7 +147,10 @@ export class Isolate {
     } catch (error) {
       throw this.hostError(error, filename, `evaluating ${filename}`);
     }
-    if (typeof failed === 'string') throw new IsolateError(cleanStack(failed), 'runtime', filename);
+    if (typeof failed === 'string') {
+      const runaway = /ran past its step budget/.test(failed);
+      throw new IsolateError(runaway ? `evaluating ${filename} ran past its step budget of ${this.stepBudget} steps (an endless loop?)` : cleanStack(failed), runaway ? 'timeout' : 'runtime', filename);
+    }
   }
 
   /** The functions the evaluated code defined (exports first, then globals), without the built-ins. */

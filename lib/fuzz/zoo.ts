@@ -1,4 +1,4 @@
-import type { Handlers, NodeContext } from '../raft/context';
+import { markLibraryCode, type Handlers, type NodeContext } from '../raft/context';
 import { figure2Handlers } from '../raft/handlers';
 import { advanceCommitIndex, type RaftRules } from '../raft/rules';
 import type { AppendEntries, Message, NodeId } from '../raft/types';
@@ -86,6 +86,11 @@ export const zooVariants: readonly ZooVariant[] = Object.freeze([
     handlers: { onAppendEntries: keepConflictingSuffix },
   },
 ] satisfies ZooVariant[]);
+
+for (const v of zooVariants) {
+  if (v.rules) markLibraryCode(v.rules);
+  if (v.handlers) markLibraryCode(v.handlers);
+}
 
 export function zooVariant(name: string): ZooVariant {
   const v = zooVariants.find((z) => z.name === name);

@@ -1,4 +1,4 @@
-import type { Handlers, NodeContext } from './context';
+import { markLibraryCode, type Handlers, type NodeContext } from './context';
 import type { AppendEntries, AppendEntriesReply, Command, Message, NodeId, RequestVote, RequestVoteReply } from './types';
 
 /**
@@ -231,7 +231,7 @@ function retriesOf(ctx: NodeContext): Map<NodeId, number> {
   return m;
 }
 
-export const figure2Handlers: Readonly<Handlers> = Object.freeze({
+export const figure2Handlers: Readonly<Handlers> = Object.freeze(markLibraryCode({
   onElectionTimeout,
   onRequestVote,
   onRequestVoteReply,
@@ -243,4 +243,4 @@ export const figure2Handlers: Readonly<Handlers> = Object.freeze({
   applyCommitted,
   onHigherTerm,
   onPropose,
-});
+}));

@@ -1,3 +1,4 @@
+import { markLibraryCode } from './context';
 import type { NodeId, RequestVote } from './types';
 
 /**
@@ -96,10 +97,10 @@ export interface RaftRules {
   electionTimeout: typeof electionTimeout;
 }
 
-export const figure2Rules: Readonly<RaftRules> = Object.freeze({
+export const figure2Rules: Readonly<RaftRules> = Object.freeze(markLibraryCode({
   logIsUpToDate,
   grantVote,
   checkConsistency,
   advanceCommitIndex,
   electionTimeout,
-});
+}));
