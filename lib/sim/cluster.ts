@@ -459,15 +459,13 @@ export class Cluster {
       return;
     }
     this.deliveries++;
-    if (this.trace.wantsMessages) this.trace.add({ t: this.now, node: to, kind: 'deliver', from, message });
-    else this.trace.skip();
+    this.trace.addDeliver(this.now, to, from, message);
     this.process(node, node.core.step(from, message, this.now));
   }
 
   private send(from: NodeId, to: NodeId, message: Message): void {
     const t = this.now;
-    if (this.trace.wantsMessages) this.trace.add({ t, node: from, kind: 'send', to, message });
-    else this.trace.skip();
+    this.trace.addSend(t, from, to, message);
     if (this.links.isCut(from, to)) {
       this.trace.add({ t, node: from, kind: 'drop', from, to, message, reason: 'partition' });
       return;
@@ -530,29 +528,35 @@ export class Cluster {
       if (ready.log) safety?.onLogWrite(id, ready.log.from, ready.log.entries, core.role === 'leader');
       this.persistAfter(node, ready, persistLater);
     } else if (ready.hardState || ready.log) {
-      const before = node.storage.log.length;
-      persistReady(node.storage, ready);
-      const log = ready.log;
-      if (log) {
-        if (log.from <= before) trace.add({ t, node: id, kind: 'truncate', index: log.from });
-        if (log.entries.length > 0) {
-          trace.add({ t, node: id, kind: 'append', index: log.from, count: log.entries.length, term: log.entries[log.entries.length - 1]!.term });
-        }
-        safety?.onLogWrite(id, log.from, log.entries, core.role === 'leader');
-      }
+      this.persist(node, ready);
+      if (ready.log) safety?.onLogWrite(id, ready.log.from, ready.log.entries, core.role === 'leader');
     }
     if (committed >= 0) {
-      trace.add({ t, node: id, kind: 'commit', index: committed, term: commitTerm });
+      trace.addCommit(t, id, committed, commitTerm);
       safety?.onCommit(id, committed, commitTerm);
     }
-    for (const out of ready.messages) this.send(id, out.to, out.message);
-    for (const { index, entry } of ready.apply) {
+    const messages = ready.messages;
+    for (let i = 0; i < messages.length; i++) this.send(id, messages[i]!.to, messages[i]!.message);
+    const apply = ready.apply;
+    for (let i = 0; i < apply.length; i++) {
+      const { index, entry } = apply[i]!;
       node.stateMachine.apply(entry.command);
       node.applied[index] = entry;
-      trace.add({ t, node: id, kind: 'apply', index, term: entry.term, command: entry.command });
+      trace.addApply(t, id, index, entry.term, entry.command);
       safety?.onApply(id, index, entry);
     }
     this.syncTimer(node);
+  }
+
+  /** Write a Ready's term, vote and log to the node's storage, and trace what the log write did. */
+  private persist(node: SimNode, ready: Ready): void {
+    const before = node.storage.log.length;
+    persistReady(node.storage, ready);
+    const log = ready.log;
+    if (!log) return;
+    if (log.from <= before) this.trace.addTruncate(this.now, node.id, log.from);
+    const count = log.entries.length;
+    if (count > 0) this.trace.addAppend(this.now, node.id, log.from, count, log.entries[count - 1]!.term);
   }
 
   /** The answerBeforePersisting bug: the write reaches storage `ms` later, unless the node crashes first. */
@@ -562,14 +566,7 @@ export class Cluster {
       kind: 'call',
       fn: () => {
         if (node.incarnation !== incarnation) return; // crashed in between: the write is lost
-        const before = node.storage.log.length;
-        persistReady(node.storage, ready);
-        const log = ready.log;
-        if (log && log.from <= before) this.trace.add({ t: this.now, node: node.id, kind: 'truncate', index: log.from });
-        if (log && log.entries.length > 0) {
-          const term = log.entries[log.entries.length - 1]!.term;
-          this.trace.add({ t: this.now, node: node.id, kind: 'append', index: log.from, count: log.entries.length, term });
-        }
+        this.persist(node, ready);
       },
     });
   }
