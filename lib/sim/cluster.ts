@@ -161,15 +161,14 @@ export class Cluster {
   /** Process the next event. Returns false when nothing is scheduled. */
   step(): boolean {
     this.throwIfFailed();
-    const item = this.scheduler.pop();
-    if (!item) return false;
-    const event = item.event;
+    const event = this.scheduler.pop();
+    if (event === undefined) return false;
     switch (event.kind) {
       case 'deliver':
         this.deliver(event.from, event.to, event.message);
         break;
       case 'timer':
-        this.fireTimer(event.node, event.incarnation, item.time);
+        this.fireTimer(event.node, event.incarnation, this.scheduler.now);
         break;
       case 'call':
         event.fn();
