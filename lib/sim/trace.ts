@@ -222,6 +222,9 @@ export class Trace {
   }
 
   private numberOf(node: NodeId): number {
+    const names = this.nodeNames;
+    // A cluster has a handful of nodes whose ids are the same string objects every time: a scan beats a Map.
+    for (let i = 0; i < names.length && i < 8; i++) if (names[i] === node) return i;
     let n = this.nodeNumbers.get(node);
     if (n === undefined) {
       n = this.nodeNames.length;
