@@ -1,0 +1,211 @@
+import { types } from 'node:util';
+import * as vm from 'node:vm';
+
+/**
+ * A place to run untrusted student code: a fresh V8 context with no `require`, no `process`, no host objects,
+ * no `eval`/`new Function`, and a time limit on every entry. Values cross the boundary only as JSON strings
+ * built and parsed on the far side, so a Proxy, a getter or a poisoned prototype stays inside; errors come back
+ * as text. (Node's vm is not a security boundary against a determined attacker on its own: the grader also runs
+ * the whole process inside the sandbox. Here it is what keeps student code from reaching the grader's state.)
+ */
+
+/** Marks a host function that stands for a function inside an Isolate (so a runner can reuse its isolate). */
+export const STUDENT_SOURCE = Symbol.for('raftlab.student-source');
+
+export interface IsolatedFunction {
+  (...args: unknown[]): unknown;
+  readonly [STUDENT_SOURCE]: { readonly isolate: Isolate; readonly name: string };
+}
+
+export type IsolateErrorKind = 'syntax' | 'runtime' | 'timeout' | 'result';
+
+export class IsolateError extends Error {
+  constructor(
+    message: string,
+    readonly kind: IsolateErrorKind,
+    /** The file, cell or function the error is about. */
+    readonly where: string,
+  ) {
+    super(message);
+    this.name = 'IsolateError';
+  }
+}
+
+export interface IsolateOptions {
+  /** Longest time one call (or one evaluation) may run, in ms. Default 1000. */
+  readonly timeoutMs?: number;
+  /** Most console lines kept (the rest are counted, not kept). Default 200. */
+  readonly maxLogLines?: number;
+}
+
+// Runs inside the context. Everything it hands back is a string.
+const prelude = `
+'use strict';
+(function (global) {
+  const stringify = JSON.stringify, parse = JSON.parse, exportsObject = {};
+  const log = [];
+  let dropped = 0;
+  const text = (e) => { try { return e && typeof e === 'object' && 'stack' in e ? String(e.stack) : String(e); } catch (_) { return 'an unprintable value'; } };
+  const line = (...args) => { if (log.length < MAX_LOG) log.push(args.map((a) => typeof a === 'string' ? a : (() => { try { return stringify(a); } catch (_) { return text(a); } })()).join(' ')); else dropped++; };
+  const fixed = (name, value) => Object.defineProperty(global, name, { value, writable: false, configurable: false, enumerable: false });
+  fixed('__raftlab_text', text);
+  global.__raftlab_error = undefined;
+  fixed('exports', exportsObject);
+  fixed('module', { exports: exportsObject });
+  fixed('require', (what) => { throw new Error('graded code cannot import ' + String(what) + ': write the exercise with what its arguments give you'); });
+  fixed('console', { log: line, info: line, warn: line, error: line, debug: line });
+  fixed('__raftlab_call', (name, argsJson) => {
+    try {
+      const f = Object.prototype.hasOwnProperty.call(exportsObject, name) ? exportsObject[name] : global[name];
+      if (typeof f !== 'function') return stringify({ error: name + ' is not defined as a function' });
+      const result = f.apply(undefined, parse(argsJson));
+      if (result !== null && typeof result === 'object' && typeof result.then === 'function') return stringify({ error: name + ' returned a Promise: it must return its answer directly (no async)' });
+      const json = result === undefined ? undefined : stringify(result);
+      return json === undefined ? '{"undefined":true}' : '{"value":' + json + '}';
+    } catch (e) {
+      try { return stringify({ error: text(e) }); } catch (_) { return '{"error":"an unprintable error"}'; }
+    }
+  });
+  fixed('__raftlab_functions', () => {
+    const names = new Set();
+    for (const k of Object.getOwnPropertyNames(exportsObject)) if (typeof exportsObject[k] === 'function') names.add(k);
+    for (const k of Object.getOwnPropertyNames(global)) if (typeof global[k] === 'function' && !k.startsWith('__raftlab')) names.add(k);
+    return stringify([...names]);
+  });
+  fixed('__raftlab_log', () => { const out = stringify({ lines: log.splice(0), dropped }); dropped = 0; return out; });
+})(globalThis);
+`;
+
+const preludeGlobals = new Set(['exports', 'module', 'require', 'console']);
+const builtinGlobals = new Set(vm.runInNewContext('Object.getOwnPropertyNames(globalThis)') as string[]);
+
+export class Isolate {
+  readonly timeoutMs: number;
+  private readonly context: vm.Context;
+  private calls = 0;
+
+  constructor(options: IsolateOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 1000;
+    // A null-prototype sandbox: `this.constructor` inside the context leads nowhere on the host.
+    this.context = vm.createContext(Object.create(null) as object, {
+      name: 'raftlab-student',
+      codeGeneration: { strings: false, wasm: false },
+      microtaskMode: 'afterEvaluate',
+    });
+    vm.runInContext(prelude.replace('MAX_LOG', String(options.maxLogLines ?? 200)), this.context, { filename: 'raftlab-prelude.js' });
+  }
+
+  /**
+   * Run a script in the context (function declarations become globals, `exports.x = ...` works): student cells
+   * transpiled to JavaScript, or trusted library code the student's code runs inside.
+   */
+  evaluate(source: string, filename: string): void {
+    let script: vm.Script;
+    try {
+      new vm.Script(source, { filename }); // a syntax error is reported with its line, before anything runs
+    } catch (error) {
+      throw new IsolateError(`${filename}: ${(error as Error).message}`, 'syntax', filename);
+    }
+    // Whatever the code throws is caught and turned into text inside the context (under the time limit): a
+    // thrown object's getters must never run on the host. In a block, sloppy-mode function declarations still
+    // become globals (Annex B), so cells see each other's functions.
+    try {
+      script = new vm.Script(`__raftlab_error = undefined; try {\n${source}\n} catch (e) { __raftlab_error = __raftlab_text(e); }\n__raftlab_error`, { filename, lineOffset: -1 });
+    } catch (error) {
+      throw new IsolateError(`${filename}: ${(error as Error).message}`, 'syntax', filename);
+    }
+    let failed: unknown;
+    try {
+      failed = script.runInContext(this.context, { timeout: this.timeoutMs, breakOnSigint: false });
+    } catch (error) {
+      throw this.hostError(error, filename, `evaluating ${filename}`);
+    }
+    if (typeof failed === 'string') throw new IsolateError(cleanStack(failed), 'runtime', filename);
+  }
+
+  /** The functions the evaluated code defined (exports first, then globals), without the built-ins. */
+  functionNames(): string[] {
+    const names = JSON.parse(this.run('__raftlab_functions()', 'listing functions')) as string[];
+    return names.filter((n) => !builtinGlobals.has(n) && !preludeGlobals.has(n));
+  }
+
+  /** Call a function of the context with JSON arguments; returns its JSON-cloned result. */
+  call(name: string, args: readonly unknown[]): unknown {
+    const reply = this.callJson(name, JSON.stringify(args));
+    return reply === undefined ? undefined : JSON.parse(reply);
+  }
+
+  /** As call(), with the arguments already JSON and the result left as JSON (undefined for no result). */
+  callJson(name: string, argsJson: string): string | undefined {
+    const id = `__raftlab_arg${this.calls++ % 2}`;
+    // Primitives only cross: a name and a JSON string set as globals of the context, read by the call script.
+    this.context[`${id}_name`] = name;
+    this.context[`${id}_json`] = argsJson;
+    const reply = this.run(`__raftlab_call(${id}_name, ${id}_json)`, name);
+    let parsed: { value?: unknown; undefined?: true; error?: string };
+    try {
+      parsed = JSON.parse(reply) as typeof parsed;
+    } catch {
+      throw new IsolateError(`${name} returned something that is not data`, 'result', name);
+    }
+    if (parsed.error !== undefined) throw new IsolateError(cleanStack(parsed.error), 'runtime', name);
+    return parsed.undefined ? undefined : JSON.stringify(parsed.value);
+  }
+
+  /** A host function that calls `name` inside the isolate (JSON in, JSON out). */
+  fn(name: string): IsolatedFunction {
+    const call = (...args: unknown[]) => this.call(name, args);
+    Object.defineProperty(call, STUDENT_SOURCE, { value: { isolate: this, name } });
+    Object.defineProperty(call, 'name', { value: name });
+    return call as unknown as IsolatedFunction;
+  }
+
+  /** What the code printed with console.* since the last call (in the notebook, shown under the cell). */
+  takeLog(): { lines: string[]; dropped: number } {
+    return JSON.parse(this.run('__raftlab_log()', 'reading the log')) as { lines: string[]; dropped: number };
+  }
+
+  private run(code: string, what: string): string {
+    try {
+      const out = vm.runInContext(code, this.context, { timeout: this.timeoutMs, breakOnSigint: false }) as unknown;
+      if (typeof out !== 'string') throw new IsolateError(`${what}: the isolate's entry point was replaced`, 'result', what);
+      return out;
+    } catch (error) {
+      throw this.hostError(error, what, what);
+    }
+  }
+
+  private hostError(error: unknown, where: string, what: string): IsolateError {
+    if (error instanceof IsolateError) return error;
+    // Errors from the context are objects of the other realm: read them only as plain strings.
+    // No getter, trap or toString of the thrown value may run here (outside the time limit).
+    if (dataField(error, 'code') === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+      return new IsolateError(`${what} did not finish within ${this.timeoutMs} ms (an endless loop?)`, 'timeout', where);
+    }
+    const stack = dataField(error, 'stack');
+    const message = dataField(error, 'message');
+    const textOf = typeof stack === 'string' ? stack : typeof message === 'string' ? message : typeof error === 'string' ? error : 'an error that is not an Error';
+    return new IsolateError(cleanStack(textOf), 'runtime', where);
+  }
+}
+
+/** An own data property of an object, read without running any code of the object's. */
+function dataField(value: unknown, key: string): unknown {
+  if (typeof value !== 'object' || value === null || types.isProxy(value)) return undefined;
+  const d = Object.getOwnPropertyDescriptor(value, key);
+  return d !== undefined && 'value' in d ? d.value : undefined;
+}
+
+/** The stack without the frames of the isolate's own plumbing. */
+function cleanStack(stack: string): string {
+  return stack
+    .split('\n')
+    .filter((l) => !/raftlab-prelude\.js|node:vm|node:internal/.test(l))
+    .slice(0, 8)
+    .join('\n');
+}
+
+/** True when `f` stands for a function inside an Isolate. */
+export function isIsolated(f: unknown): f is IsolatedFunction {
+  return typeof f === 'function' && STUDENT_SOURCE in f;
+}
