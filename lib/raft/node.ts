@@ -101,6 +101,12 @@ export class RaftNode implements RaftCore {
   readonly handlers: Readonly<Handlers>;
   private readonly options: RaftOptions;
   private readonly ctx: NodeState;
+  /**
+   * @internal With any handler or rule replaced (a student's, a bug-zoo variant's), messages are frozen as they
+   * are sent and received, so such code cannot change another server's state through a shared message, and each
+   * send is checked to go to a peer. The reference handlers and rules never mutate a message.
+   */
+  readonly guardsMessages: boolean;
 
   // Timers, as absolute deadlines on the caller's clock.
   private now: number;
@@ -125,6 +131,7 @@ export class RaftNode implements RaftCore {
     if (!(this.timings.heartbeatInterval > 0)) throw new RangeError('heartbeatInterval must be positive');
     this.rules = Object.freeze({ ...figure2Rules, ...options.rules });
     this.handlers = Object.freeze({ ...figure2Handlers, ...options.handlers });
+    this.guardsMessages = !isReference(this.handlers, figure2Handlers) || !isReference(this.rules, figure2Rules);
     for (const [name, h] of Object.entries(this.handlers)) {
       if (typeof h !== 'function') throw new TypeError(`handler ${name} must be a function, got ${typeof h}`);
     }
@@ -196,6 +203,7 @@ export class RaftNode implements RaftCore {
   step(from: NodeId, message: Message, now: number): Ready {
     // The event's description is only needed for an error message: built then (see NodeState.event).
     const event = null;
+    if (this.guardsMessages) freezeMessage(message);
     this.begin(now, event, from, message);
     const ctx = this.ctx;
     if (message.term > ctx.currentTerm && this.adoptsTermOf(message)) {
@@ -491,7 +499,7 @@ class NodeState implements NodeContext {
   // ---- Actions ----
 
   send(to: NodeId, message: Message): void {
-    if (!this.peers.includes(to)) {
+    if (this.node.guardsMessages && !this.peers.includes(to)) {
       this.fail('messages go to the other members of the cluster only', `sent ${describeType(message)} to ${JSON.stringify(to)}, which is not a peer (peers: ${this.peers.join(', ')})`);
       return;
     }
@@ -508,8 +516,8 @@ class NodeState implements NodeContext {
       const request = this.eventMessage;
       this.notes.push({ kind: 'vote', candidate: request.candidateId, term: request.term, granted: message.voteGranted === true, preVote: false });
     }
-    if (message.type === 'AppendEntries') Object.freeze(message.entries);
-    this.outbox.push({ to, message: Object.freeze(message) });
+    if (this.node.guardsMessages) freezeMessage(message);
+    this.outbox.push({ to, message });
   }
 
   persist(): void {
@@ -644,6 +652,16 @@ class NodeState implements NodeContext {
   private fail(rule: string, detail: string): void {
     this.violation ??= { handler: this.handler ?? 'the driver', rule, detail };
   }
+}
+
+function freezeMessage(message: Message): void {
+  if (message.type === 'AppendEntries') Object.freeze(message.entries);
+  Object.freeze(message);
+}
+
+function isReference<T extends object>(used: Readonly<T>, reference: Readonly<T>): boolean {
+  for (const key of Object.keys(reference) as (keyof T)[]) if (used[key] !== reference[key]) return false;
+  return true;
 }
 
 const noMessages: readonly Outbound[] = Object.freeze([]);

@@ -65,14 +65,14 @@ export class Trace {
 
   private readonly listeners: ((event: TraceEvent) => void)[] = [];
   private size = 0;
-  private packed = new Uint8Array(1024);
-  private seqs = new Float64Array(1024);
-  private times = new Float64Array(1024);
-  private nodes = new Uint16Array(1024);
-  private peers = new Uint16Array(1024);
-  private indexes = new Float64Array(1024);
-  private terms = new Float64Array(1024);
-  private counts = new Float64Array(1024);
+  private packed = new Uint8Array(0);
+  private seqs = new Float64Array(0);
+  private times = new Float64Array(0);
+  private nodes = new Uint16Array(0);
+  private peers = new Uint16Array(0);
+  private indexes = new Float64Array(0);
+  private terms = new Float64Array(0);
+  private counts = new Float64Array(0);
   /** The command, message or (for other kinds) whole event of each recorded event. */
   private refs: unknown[] = [];
   private readonly nodeNames: NodeId[] = [];
@@ -247,8 +247,9 @@ export class Trace {
     return i;
   }
 
+  /** The columns start empty (a trace at level 'off' never allocates them) and double as they fill. */
   private grow(): void {
-    const n = this.packed.length * 2;
+    const n = Math.max(256, this.packed.length * 2);
     const more = <A extends Uint8Array | Uint16Array | Float64Array>(a: A, make: new (n: number) => A): A => {
       const b = new make(n);
       b.set(a);
