@@ -42,3 +42,17 @@ export class WaitTimeoutError extends Error {
     this.name = 'WaitTimeoutError';
   }
 }
+
+/**
+ * The leader stepped down (it saw a higher term, or lost its quorum) before the entry was committed: whether it
+ * commits is now up to the next leader, so the outcome is unknown (hashicorp/raft's ErrLeadershipLost).
+ */
+export class LeadershipLostError extends Error {
+  constructor(readonly nodeId: NodeId, readonly index: number, readonly term: number) {
+    super(
+      `${nodeId} stopped leading before entry ${index} of term ${term} was committed: ` +
+        'the next leader may still commit it or overwrite it (read the value back to know)',
+    );
+    this.name = 'LeadershipLostError';
+  }
+}

@@ -9,7 +9,6 @@ import { encodeDatagram, sealDatagram, type Security } from '../lib/net/codec';
 import { RaftFileError, fileNamesFor, writeRaftosFiles } from '../lib/net/raftos-files';
 import {
   NodeStoppedError,
-  EntryOverwrittenError,
   NotLeaderError,
   ProposalTimeoutError,
   WaitTimeoutError,
@@ -20,6 +19,7 @@ import { UdpTransport, parseNodeId } from '../lib/net/udp-transport';
 import type { ConsensusNode } from '../lib/api/consensus-node';
 import { Replicated } from '../lib/api/replicated';
 import * as sharedErrors from '../lib/errors';
+import { LeadershipLostError } from '../lib/errors';
 import { MemoryStorage } from '../lib/raft/storage';
 import type { LogEntry } from '../lib/raft/types';
 
@@ -245,7 +245,7 @@ describe('net: RealNode over UDP', function () {
     assert.equal(leader.commitIndex, 0);
   });
 
-  it('rejects a proposal whose entry another leader overwrote, saying so', async () => {
+  it('rejects a proposal at once when its leader steps down, saying the outcome is unknown', async () => {
     const cluster = await startCluster();
     const old = await agreedLeader(cluster.nodes);
     const others = cluster.ids.filter((id) => id !== old.id);
@@ -257,15 +257,18 @@ describe('net: RealNode over UDP', function () {
       writeRaftosFiles(cluster.dir, id, { log: [{ term, command: { theirs: 1 } }], hardState: { currentTerm: term, votedFor: null } });
       await restart(cluster, id);
     }
+    const started = Date.now();
+    // The old leader steps down on hearing the new term: the proposal is rejected then, not after its 20 s timeout.
+    await assert.rejects(doomed, (err: unknown) => {
+      assert.ok(err instanceof LeadershipLostError);
+      assert.equal(err.index, 1);
+      assert.match(err.message, /stopped leading before entry 1 of term \d+ was committed/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 15_000);
     const next = await agreedLeader(cluster.nodes);
     assert.notEqual(next.id, old.id, 'the old leader cannot win with an older log');
     await next.propose({ theirs: 2 });
-    await assert.rejects(doomed, (err: unknown) => {
-      assert.ok(err instanceof EntryOverwrittenError);
-      assert.equal(err.index, 1);
-      assert.match(err.message, /entry 1 of term \d+ was overwritten/);
-      return true;
-    });
     await waitFor('the old leader to apply the new entries', () => old.stateMachine['theirs'] === 2);
     assert.equal(old.stateMachine['mine'], undefined);
   });

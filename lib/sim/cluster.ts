@@ -1,6 +1,8 @@
 import type { Handlers } from '../raft/context';
 import { createRaftNode, type CreateNode, type RaftCore, type RaftOptions, type Timings } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
+import { NodeStoppedError } from '../errors';
+import { ProposalTracker, type StartTimer, type TrackedProposal } from '../raft/proposals';
 import { SafetyMonitor, SafetyViolation, type SafetyProperty } from '../raft/safety';
 import { KeyValueStateMachine } from '../raft/state-machine';
 import { MemoryStorage, persistReady } from '../raft/storage';
@@ -97,6 +99,18 @@ interface SimNode {
   timerAt: number;
   /** Every entry this node ever applied, by index (kept across restarts, like 6.5840's cfg.logs). */
   readonly applied: (LogEntry | undefined)[];
+  /** Proposals awaited through proposeAndTrack (created on first use). */
+  proposals: ProposalTracker | null;
+}
+
+/** How proposeAndTrack follows an accepted proposal. */
+export interface ProposalTracking {
+  readonly timeoutMs: number;
+  /**
+   * 'virtual' (default): a timer in virtual time rejects it after timeoutMs. 'none': the caller runs the clock
+   * and calls expire() itself (SimNode's self-driven await).
+   */
+  readonly timer?: 'virtual' | 'none';
 }
 
 export function labNodeIds(count: number, host = '127.0.0.1', basePort = 8000): NodeId[] {
@@ -145,6 +159,7 @@ export class Cluster {
         incarnation: 0,
         timerAt: Infinity,
         applied: [],
+        proposals: null,
       };
       this.nodes.set(id, node);
       if (initial && initial.log.length > 0) this.safety?.onLogWrite(id, 1, initial.log, false);
@@ -309,20 +324,60 @@ export class Cluster {
 
   /** Give `command` to the leader (or to `via`). Followers refuse and name the leader they know. */
   propose(command: Command, via?: NodeId): ClusterProposal {
+    return this.proposeVia(command, via, undefined).proposal;
+  }
+
+  /**
+   * propose(), and follow the accepted proposal (lib/raft/proposals.ts): `tracked.promise` resolves once the
+   * entry is applied on that node, and rejects at once when that node stops leading first (LeadershipLostError),
+   * when another entry overwrites it (EntryOverwrittenError) or when the node crashes (NodeStoppedError).
+   */
+  proposeAndTrack(command: Command, via: NodeId | undefined, tracking: ProposalTracking): { proposal: ClusterProposal; tracked: TrackedProposal | null } {
+    return this.proposeVia(command, via, tracking);
+  }
+
+  /** Reject a tracked proposal of `id` with ProposalTimeoutError if it is still pending. */
+  expireProposal(id: NodeId, tracked: TrackedProposal, timeoutMs: number): void {
+    this.get(id).proposals?.expire(tracked, timeoutMs);
+  }
+
+  private proposeVia(
+    command: Command,
+    via: NodeId | undefined,
+    tracking: ProposalTracking | undefined,
+  ): { proposal: ClusterProposal; tracked: TrackedProposal | null } {
     this.throwIfFailed();
     const target = via ?? this.leader();
-    if (target === null) return { accepted: false, node: null, leaderId: null };
+    if (target === null) return { proposal: { accepted: false, node: null, leaderId: null }, tracked: null };
     const node = this.get(target);
-    if (!node.core) return { accepted: false, node: target, leaderId: null };
+    if (!node.core) return { proposal: { accepted: false, node: target, leaderId: null }, tracked: null };
     const outcome = node.core.propose(command, this.now);
+    let tracked: TrackedProposal | null = null;
     if (outcome.accepted) {
       this.trace.add({ t: this.now, node: target, kind: 'propose', index: outcome.index, term: outcome.term, command });
+      if (tracking) {
+        // Before the Ready is carried out: a one-node cluster commits and applies within it.
+        const timer = tracking.timer === 'none' ? undefined : this.virtualTimer;
+        tracked = (node.proposals ??= new ProposalTracker(target)).track(outcome.index, outcome.term, tracking.timeoutMs, timer);
+      }
     }
     this.process(node, outcome.ready);
-    return outcome.accepted
+    const proposal: ClusterProposal = outcome.accepted
       ? { accepted: true, node: target, index: outcome.index, term: outcome.term }
       : { accepted: false, node: target, leaderId: outcome.leaderId };
+    return { proposal, tracked };
   }
+
+  /** A timer in virtual time (cancelled: it fires and does nothing). */
+  private readonly virtualTimer: StartTimer = (ms, fire) => {
+    let live = true;
+    this.after(ms, () => {
+      if (live) fire();
+    });
+    return () => {
+      live = false;
+    };
+  };
 
   // ---- Faults ----
 
@@ -334,6 +389,7 @@ export class Cluster {
     node.incarnation++;
     node.timerAt = Infinity;
     this.trace.add({ t: this.now, node: id, kind: 'crash' });
+    node.proposals?.stopAll(() => new NodeStoppedError(id));
   }
 
   /** Start a crashed node again from its persisted term, vote and log. */
@@ -548,6 +604,11 @@ export class Cluster {
       node.applied[index] = entry;
       trace.addApply(t, id, index, entry.term, entry.command);
       safety?.onApply(id, index, entry);
+    }
+    const proposals = node.proposals;
+    if (proposals !== null && !proposals.idle) {
+      proposals.onReady(ready, core.commitIndex);
+      for (let i = 0; i < apply.length; i++) proposals.onApplied(apply[i]!.index, apply[i]!.entry);
     }
     this.syncTimer(node);
   }
