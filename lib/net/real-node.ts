@@ -5,6 +5,7 @@ import type { Handlers } from '../raft/context';
 import { createRaftNode, defaultMaxEntriesPerAppend, type CreateNode, type RaftCore, type Timings } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
 import { copiedCommandBytes, copyCommand } from '../raft/command';
+import { raftOptionsFor } from '../raft/options';
 import { ProposalTracker, type StartTimer } from '../raft/proposals';
 import { KeyValueStateMachine } from '../raft/state-machine';
 import { MemoryStorage, persistReady, type Storage } from '../raft/storage';
@@ -190,18 +191,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
       // raftos), but a corrupt .state_machine should stop the start like any other corrupt file.
       if (storage instanceof FileStorage) storage.loadStateMachine();
       const node = (options.createNode ?? createRaftNode)(
-        {
-          id: options.id,
-          peers,
-          random: options.random ?? Math.random,
-          ...options.timings,
-          preVote: options.preVote ?? false,
-          checkQuorum: options.checkQuorum ?? false,
-          leaderNoop: options.leaderNoop ?? false,
-          ...(options.maxEntriesPerAppend === undefined ? {} : { maxEntriesPerAppend: options.maxEntriesPerAppend }),
-          ...(options.rules ? { rules: options.rules } : {}),
-          ...(options.handlers ? { handlers: options.handlers } : {}),
-        },
+        raftOptionsFor(options.id, peers, options.random ?? Math.random, options),
         persisted,
         performance.now(),
       );

@@ -1,8 +1,9 @@
 import type { Handlers } from '../raft/context';
-import { createRaftNode, type CreateNode, type RaftCore, type RaftOptions, type Timings } from '../raft/node';
+import { createRaftNode, type CreateNode, type RaftCore, type Timings } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
 import { NodeStoppedError } from '../errors';
 import { ProposalTracker, type StartTimer, type TrackedProposal } from '../raft/proposals';
+import { raftOptionsFor } from '../raft/options';
 import { SafetyMonitor, SafetyViolation, type SafetyProperty } from '../raft/safety';
 import { KeyValueStateMachine } from '../raft/state-machine';
 import { MemoryStorage, persistReady } from '../raft/storage';
@@ -473,18 +474,7 @@ export class Cluster {
   }
 
   private boot(node: SimNode): void {
-    const options: RaftOptions = {
-      id: node.id,
-      peers: this.ids.filter((p) => p !== node.id),
-      random: this.random,
-      ...this.options.timings,
-      preVote: this.options.preVote ?? false,
-      checkQuorum: this.options.checkQuorum ?? false,
-      leaderNoop: this.options.leaderNoop ?? false,
-      ...(this.options.maxEntriesPerAppend ? { maxEntriesPerAppend: this.options.maxEntriesPerAppend } : {}),
-      ...(this.options.rules ? { rules: this.options.rules } : {}),
-      ...(this.options.handlers ? { handlers: this.options.handlers } : {}),
-    };
+    const options = raftOptionsFor(node.id, this.ids, this.random, this.options);
     node.core = (this.options.createNode ?? createRaftNode)(options, node.storage.load(), this.now);
     node.incarnation++;
     node.timerAt = Infinity;
