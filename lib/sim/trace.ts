@@ -53,6 +53,11 @@ const Packed = {
 } as const;
 type Packed = (typeof Packed)[keyof typeof Packed];
 
+// Shared by every trace until its first recorded event (grow() never writes into them).
+const noBytes = new Uint8Array(0);
+const noShorts = new Uint16Array(0);
+const noNumbers = new Float64Array(0);
+
 /**
  * The event trace. Recording is cheap: the frequent kinds (apply, commit, append, truncate, send, deliver)
  * go into typed-array columns instead of one object each, and `events` builds the objects on first read
@@ -65,14 +70,14 @@ export class Trace {
 
   private readonly listeners: ((event: TraceEvent) => void)[] = [];
   private size = 0;
-  private packed = new Uint8Array(0);
-  private seqs = new Float64Array(0);
-  private times = new Float64Array(0);
-  private nodes = new Uint16Array(0);
-  private peers = new Uint16Array(0);
-  private indexes = new Float64Array(0);
-  private terms = new Float64Array(0);
-  private counts = new Float64Array(0);
+  private packed: Uint8Array = noBytes;
+  private seqs: Float64Array = noNumbers;
+  private times: Float64Array = noNumbers;
+  private nodes: Uint16Array = noShorts;
+  private peers: Uint16Array = noShorts;
+  private indexes: Float64Array = noNumbers;
+  private terms: Float64Array = noNumbers;
+  private counts: Float64Array = noNumbers;
   /** The command, message or (for other kinds) whole event of each recorded event. */
   private refs: unknown[] = [];
   private readonly nodeNames: NodeId[] = [];
