@@ -9,7 +9,7 @@ import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import {
   paperLatency, paperRanges, rangeLabel, runTrial, type Figure16Options, type Figure16Result, type RangeResult, type TimeoutRange,
   type TrialResult,
-} from './figure16';
+} from '../lib/course/figure16';
 
 /** What one worker is asked: trials [from, from + count) of one range. Options must be plain data. */
 interface Chunk {

@@ -18,7 +18,7 @@ import { Cluster } from '../lib/sim/cluster';
 import { Rng } from '../lib/sim/rng';
 import { Scheduler } from '../lib/sim/scheduler';
 import type { TraceLevel } from '../lib/sim/trace';
-import { slowReplies, summarize, type RangeResult } from './figure16';
+import { slowReplies, summarize, type RangeResult } from '../lib/course/figure16';
 import { runFigure16Parallel } from './figure16-parallel';
 import type { Metric } from './metrics';
 

@@ -1,3 +1,4 @@
+import type { ProposalErrors } from './raft/proposals';
 import type { NodeId } from './raft/types';
 
 /** raftos's NotALeaderException: only the leader accepts writes, and it is named so the client can go there. */
@@ -56,3 +57,10 @@ export class LeadershipLostError extends Error {
     this.name = 'LeadershipLostError';
   }
 }
+
+/** What the proposal tracker (lib/raft/proposals.ts) rejects with, on every driver. */
+export const proposalErrors: ProposalErrors = {
+  overwritten: (nodeId, index, term) => new EntryOverwrittenError(nodeId, index, term),
+  leadershipLost: (nodeId, index, term) => new LeadershipLostError(nodeId, index, term),
+  timeout: (nodeId, index, timeoutMs) => new ProposalTimeoutError(nodeId, index, timeoutMs),
+};

@@ -23,7 +23,7 @@ export { Trace, formatEvent, describeMessage, type TraceEvent, type TraceKind, t
 export { formatStatusTable } from './sim/report';
 
 export * from './errors';
-export type { ConsensusNode, Committed, ProposeOptions } from './api/consensus-node';
+export type { ConsensusNode, Committed, ProposeOptions } from './raft/consensus-node';
 export { SimNode } from './api/sim-node';
 export { Replicated, ReplicatedDict, ReplicatedList, type ReplicatedOptions } from './api/replicated';
 export { getLeader, waitUntilLeader, useNode, defaultNode } from './api/registry';
@@ -40,3 +40,6 @@ export { runLabInSim, type SimLabOptions, type SimLabRun } from './lab/sim-lab';
 
 export * from './fuzz/index';
 export type { ClusterBugs } from './sim/cluster';
+
+export { scope, scopeHtml, specFromCluster, type ScopeOptions } from './scope/notebook';
+export type { ScopeAction } from './scope/spec';

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as dgram from 'node:dgram';
 import { SimNode } from '../lib/api/sim-node';
-import { EntryOverwrittenError, LeadershipLostError, NodeStoppedError, ProposalTimeoutError } from '../lib/errors';
+import { EntryOverwrittenError, LeadershipLostError, NodeStoppedError, ProposalTimeoutError, proposalErrors } from '../lib/errors';
 import { encodeDatagram } from '../lib/net/codec';
 import { freeUdpPorts } from '../lib/net/free-ports';
 import { RealNode } from '../lib/net/real-node';
@@ -25,7 +25,7 @@ function watch<T>(promise: Promise<T>): { value?: T; error?: unknown; done: bool
 
 describe('one proposal tracker (lib/raft/proposals.ts)', () => {
   it('resolves on the apply of its entry; rejects on another term there, on a log write replacing it, on a step-down', async () => {
-    const t = new ProposalTracker('a');
+    const t = new ProposalTracker('a', proposalErrors);
     const applied = watch(t.track(1, 2, 1000).promise);
     const otherTerm = watch(t.track(2, 2, 1000).promise);
     const replaced = watch(t.track(3, 2, 1000).promise);
@@ -40,7 +40,7 @@ describe('one proposal tracker (lib/raft/proposals.ts)', () => {
     assert.ok(replaced.error instanceof EntryOverwrittenError);
     assert.ok(dropped.error instanceof EntryOverwrittenError, 'a write from 3 holding one entry removes entry 4 too');
 
-    const u = new ProposalTracker('b');
+    const u = new ProposalTracker('b', proposalErrors);
     const committed = watch(u.track(5, 1, 1000).promise);
     const pending = watch(u.track(6, 1, 1000).promise);
     u.onReady({ ...noReady, notes: [{ kind: 'role', role: 'follower', term: 2, reason: 'saw term 2' }] }, 5);
@@ -54,7 +54,7 @@ describe('one proposal tracker (lib/raft/proposals.ts)', () => {
   });
 
   it('expires with ProposalTimeoutError on its timer, and stopAll rejects the rest with the driver error', async () => {
-    const t = new ProposalTracker('a');
+    const t = new ProposalTracker('a', proposalErrors);
     let fire: (() => void) | null = null;
     let cancelled = 0;
     const timed = watch(t.track(1, 1, 250, (_ms, f) => ((fire = f), () => cancelled++)).promise);

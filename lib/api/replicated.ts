@@ -1,6 +1,6 @@
 import { NotLeaderError } from '../errors';
 import { copyCommand } from '../raft/command';
-import type { ConsensusNode, ProposeOptions } from './consensus-node';
+import type { ConsensusNode, ProposeOptions } from '../raft/consensus-node';
 import { defaultNode } from './registry';
 
 export interface ReplicatedOptions<T> {

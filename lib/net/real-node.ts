@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { Committed, ConsensusNode, ProposeOptions } from '../api/consensus-node';
-import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError } from '../errors';
+import type { Committed, ConsensusNode, ProposeOptions } from '../raft/consensus-node';
+import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError, proposalErrors } from '../errors';
 import type { Handlers } from '../raft/context';
 import { createRaftNode, defaultMaxEntriesPerAppend, type CreateNode, type RaftCore, type Timings } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
@@ -152,7 +152,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     this.security = options.security;
     this.maxDatagramBytes = maxDatagramBytes;
     this.maxEntriesPerAppend = options.maxEntriesPerAppend ?? defaultMaxEntriesPerAppend;
-    this.proposals = new ProposalTracker(options.id);
+    this.proposals = new ProposalTracker(options.id, proposalErrors);
     this.appendOverheadBytes = RealNode.appendOverhead(options.id, options.security);
     transport.onDatagram((buf) => this.onDatagram(buf));
   }

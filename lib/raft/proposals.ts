@@ -1,4 +1,3 @@
-import { EntryOverwrittenError, LeadershipLostError, ProposalTimeoutError } from '../errors';
 import type { LogEntry, NodeId, Ready } from './types';
 
 /** A proposal's entry, committed and applied on the node that took it. */
@@ -13,6 +12,13 @@ export interface TrackedProposal {
   readonly term: number;
   readonly promise: Promise<Committed>;
   readonly settled: boolean;
+}
+
+/** The errors a proposal rejects with (lib/errors.ts gives the lab's: EntryOverwrittenError, ...). */
+export interface ProposalErrors {
+  overwritten(nodeId: NodeId, index: number, term: number): Error;
+  leadershipLost(nodeId: NodeId, index: number, term: number): Error;
+  timeout(nodeId: NodeId, index: number, timeoutMs: number): Error;
 }
 
 /** Starts a timer on the driver's clock (wall or virtual); returns its cancel. */
@@ -35,7 +41,10 @@ interface Pending extends TrackedProposal {
 export class ProposalTracker {
   private readonly pending = new Map<number, Pending[]>();
 
-  constructor(readonly nodeId: NodeId) {}
+  constructor(
+    readonly nodeId: NodeId,
+    private readonly errors: ProposalErrors,
+  ) {}
 
   /** True when no proposal is awaited (what a driver checks before feeding a Ready). */
   get idle(): boolean {
@@ -72,7 +81,7 @@ export class ProposalTracker {
     const p = proposal as Pending;
     if (p.settled) return;
     this.remove(p);
-    this.settle(p, new ProposalTimeoutError(this.nodeId, p.index, timeoutMs));
+    this.settle(p, this.errors.timeout(this.nodeId, p.index, timeoutMs));
   }
 
   /**
@@ -87,7 +96,7 @@ export class ProposalTracker {
         if (index < log.from) continue;
         const now = log.entries[index - log.from];
         for (const p of [...list]) {
-          if (now === undefined || now.term !== p.term) this.drop(p, new EntryOverwrittenError(this.nodeId, p.index, p.term));
+          if (now === undefined || now.term !== p.term) this.drop(p, this.errors.overwritten(this.nodeId, p.index, p.term));
         }
       }
     }
@@ -95,7 +104,7 @@ export class ProposalTracker {
       if (note.kind !== 'role' || note.role === 'leader') continue;
       for (const [index, list] of this.pending) {
         if (index <= commitIndex) continue;
-        for (const p of [...list]) this.drop(p, new LeadershipLostError(this.nodeId, p.index, p.term));
+        for (const p of [...list]) this.drop(p, this.errors.leadershipLost(this.nodeId, p.index, p.term));
       }
       break;
     }
@@ -108,7 +117,7 @@ export class ProposalTracker {
     this.pending.delete(index);
     for (const p of list) {
       if (p.term === entry.term) this.settle(p, null);
-      else this.settle(p, new EntryOverwrittenError(this.nodeId, index, p.term));
+      else this.settle(p, this.errors.overwritten(this.nodeId, index, p.term));
     }
   }
 

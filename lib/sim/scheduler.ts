@@ -5,6 +5,12 @@
  * The heap keeps its keys in typed arrays beside the events (no wrapper object per event, no pointer to
  * follow per comparison): the simulator pushes and pops one entry per message.
  */
+export interface Scheduled<T> {
+  readonly time: number;
+  readonly seq: number;
+  readonly event: T;
+}
+
 export class Scheduler<T> {
   private times = new Float64Array(256);
   private seqs = new Float64Array(256);
@@ -46,6 +52,13 @@ export class Scheduler<T> {
     times[i] = time;
     seqs[i] = seq;
     events[i] = event;
+  }
+
+  /** Every scheduled event, in no particular order (a copy, for inspection). */
+  pending(): readonly Scheduled<T>[] {
+    const out: Scheduled<T>[] = [];
+    for (let i = 0; i < this.length; i++) out.push({ time: this.times[i]!, seq: this.seqs[i]!, event: this.events[i] as T });
+    return out;
   }
 
   /** Remove the next event and move the clock to its time. */

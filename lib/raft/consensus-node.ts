@@ -1,12 +1,12 @@
-import type { Command, NodeId, Role } from '../raft/types';
+import type { Command, NodeId, Role } from './types';
 
 export interface ProposeOptions {
   /** Reject if the entry is not committed and applied within this many milliseconds. Default 5000. */
   readonly timeoutMs?: number;
 }
 
-export type { Committed } from '../raft/proposals';
-import type { Committed } from '../raft/proposals';
+export type { Committed } from './proposals';
+import type { Committed } from './proposals';
 
 /**
  * What the raftos-style API needs from a node. Both a node of the in-process Cluster (virtual time)
