@@ -6,13 +6,20 @@
  * - sim.virtual_hour_5nodes_*: wall seconds for one virtual hour of 5 nodes with 50 ms heartbeats and a
  *   proposal every 100 ms, with trace 'state' (the primary number), 'all' and 'off'. The safety monitor is on
  *   in all three. Each run is a fresh cluster after a garbage collection; the JIT is warmed up first.
- * - fig16.*: see figure16.ts.
+ * - sim.scheduler_events_per_s: the bare scheduler beside them (events scheduled and popped per wall second, each
+ *   popped event scheduling the next 1-5 virtual ms later, 64 pending as in the busy cluster), so the ratio of
+ *   Raft work to scheduling can be read. Median of three runs of 2 million events.
+ * - fig16.*: see figure16.ts; the sweep runs on one worker thread per core (figure16-parallel.ts), and
+ *   fig16.wall_s is its wall time, worker start-up included.
  */
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { Cluster } from '../lib/sim/cluster';
+import { Rng } from '../lib/sim/rng';
+import { Scheduler } from '../lib/sim/scheduler';
 import type { TraceLevel } from '../lib/sim/trace';
-import { runFigure16, slowReplies, summarize, type RangeResult } from '../lib/course/figure16';
+import { slowReplies, summarize, type RangeResult } from '../lib/course/figure16';
+import { runFigure16Parallel } from './figure16-parallel';
 import type { Metric } from './metrics';
 
 export interface SimSuiteOptions {
@@ -72,6 +79,19 @@ function timedRun(trace: TraceLevel, virtualMs: number, proposalEveryMs: number,
   return { wallMs, deliveries: cluster.deliveries };
 }
 
+/** Wall ms for `events` pops of the bare scheduler, each popped event scheduling one more (64 kept pending). */
+function schedulerRun(events: number): number {
+  const scheduler = new Scheduler<number>();
+  const rng = new Rng(1);
+  for (let i = 0; i < 64; i++) scheduler.schedule(rng.uniform(1, 5), i);
+  const start = performance.now();
+  for (let i = 0; i < events; i++) {
+    const event = scheduler.pop()!;
+    scheduler.schedule(scheduler.now + rng.uniform(1, 5), event);
+  }
+  return performance.now() - start;
+}
+
 function median(values: readonly number[]): number {
   return summarize(values).median;
 }
@@ -98,6 +118,11 @@ export async function runSim(options: SimSuiteOptions = {}): Promise<Metric[]> {
   }
   metrics.push({ metric: 'sim.deliveries_per_s', value: median(rates), unit: 'deliveries/s' });
 
+  log('sim: the bare scheduler (push and pop), median of 3 runs');
+  schedulerRun(200_000);
+  const schedulerRates = [0, 1, 2].map(() => 2_000_000 / (schedulerRun(2_000_000) / 1000));
+  metrics.push({ metric: 'sim.scheduler_events_per_s', value: median(schedulerRates), unit: 'events/s' });
+
   const levels: [TraceLevel, string][] = [
     ['state', 'sim.virtual_hour_5nodes_wall_s'],
     ['all', 'sim.virtual_hour_5nodes_full_trace_wall_s'],
@@ -111,15 +136,15 @@ export async function runSim(options: SimSuiteOptions = {}): Promise<Metric[]> {
 
   log(`fig16: ${options.trials ?? 1000} trials per timeout range`);
   gc?.();
-  const fig = runFigure16({
+  const fig = await runFigure16Parallel({
     ...(options.trials !== undefined ? { trials: options.trials } : {}),
-    onRange: (r) => log(`fig16: ${r.label} done in ${(r.wallMs / 1000).toFixed(2)} s`),
+    onRange: (r) => log(`fig16: ${r.label} done (${(r.wallMs / 1000).toFixed(2)} s of worker time)`),
   });
   for (const r of fig.ranges) metrics.push(...figure16Metrics(r));
   metrics.push({ metric: 'fig16.wall_s', value: fig.wallMs / 1000, unit: 's' });
 
   log('fig16_slow_replies: the headline ranges again, with the round trip spent mostly on the reply');
-  const slow = runFigure16({
+  const slow = await runFigure16Parallel({
     ...(options.trials !== undefined ? { trials: options.trials } : {}),
     ranges: [{ min: 150, max: 155 }, { min: 150, max: 200 }, { min: 12, max: 24 }],
     latencyByType: slowReplies,

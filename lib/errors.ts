@@ -1,3 +1,4 @@
+import type { ProposalErrors } from './raft/proposals';
 import type { NodeId } from './raft/types';
 
 /** raftos's NotALeaderException: only the leader accepts writes, and it is named so the client can go there. */
@@ -42,3 +43,24 @@ export class WaitTimeoutError extends Error {
     this.name = 'WaitTimeoutError';
   }
 }
+
+/**
+ * The leader stepped down (it saw a higher term, or lost its quorum) before the entry was committed: whether it
+ * commits is now up to the next leader, so the outcome is unknown (hashicorp/raft's ErrLeadershipLost).
+ */
+export class LeadershipLostError extends Error {
+  constructor(readonly nodeId: NodeId, readonly index: number, readonly term: number) {
+    super(
+      `${nodeId} stopped leading before entry ${index} of term ${term} was committed: ` +
+        'the next leader may still commit it or overwrite it (read the value back to know)',
+    );
+    this.name = 'LeadershipLostError';
+  }
+}
+
+/** What the proposal tracker (lib/raft/proposals.ts) rejects with, on every driver. */
+export const proposalErrors: ProposalErrors = {
+  overwritten: (nodeId, index, term) => new EntryOverwrittenError(nodeId, index, term),
+  leadershipLost: (nodeId, index, term) => new LeadershipLostError(nodeId, index, term),
+  timeout: (nodeId, index, timeoutMs) => new ProposalTimeoutError(nodeId, index, timeoutMs),
+};

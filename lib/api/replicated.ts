@@ -1,4 +1,5 @@
 import { NotLeaderError } from '../errors';
+import { copyCommand } from '../raft/command';
 import type { ConsensusNode, ProposeOptions } from '../raft/consensus-node';
 import { defaultNode } from './registry';
 
@@ -58,7 +59,7 @@ export class Replicated<T> {
   async set(value: T, options?: ProposeOptions): Promise<T> {
     const node = this.node;
     return enqueueOn(node, this.name, async () => {
-      await node.propose({ [this.name]: clone(value) }, options);
+      await node.propose(copyCommand({ [this.name]: value }), options);
       return value;
     });
   }
@@ -90,7 +91,7 @@ export class Replicated<T> {
       if (node.getLeader() !== node.id) throw new NotLeaderError(node.id, node.getLeader());
       await readBarrier(node, options);
       const next = change(clone(this.local()));
-      await node.propose({ [this.name]: clone(next) }, options);
+      await node.propose(copyCommand({ [this.name]: next }), options);
       return next;
     });
   }

@@ -1,4 +1,4 @@
-import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError } from '../errors';
+import { NodeStoppedError, NotLeaderError, WaitTimeoutError } from '../errors';
 import type { Command, NodeId, Role } from '../raft/types';
 import type { Cluster } from '../sim/cluster';
 import type { Committed, ConsensusNode, ProposeOptions } from '../raft/consensus-node';
@@ -38,21 +38,19 @@ export class SimNode implements ConsensusNode {
 
   async propose(command: Command, options: ProposeOptions = {}): Promise<Committed> {
     const timeoutMs = options.timeoutMs ?? 5000;
-    const result = this.cluster.propose(command, this.id);
-    if (!result.accepted) {
+    const self = this.drive === 'self';
+    // The proposal tracker settles it from what the node applies and from its role changes (lib/raft/proposals.ts).
+    const { proposal, tracked } = this.cluster.proposeAndTrack(command, this.id, { timeoutMs, timer: self ? 'none' : 'virtual' });
+    if (!proposal.accepted) {
       if (!this.cluster.isAlive(this.id)) throw new NodeStoppedError(this.id);
-      throw new NotLeaderError(this.id, result.leaderId);
+      throw new NotLeaderError(this.id, proposal.leaderId);
     }
-    const { index, term } = result;
-    const settled = () => this.cluster.appliedAt(this.id, index) !== undefined || !this.cluster.isAlive(this.id);
-    await this.waitFor(settled, timeoutMs);
-    const applied = this.cluster.appliedAt(this.id, index);
-    if (applied) {
-      if (applied.term !== term) throw new EntryOverwrittenError(this.id, index, term);
-      return { index, term };
+    if (self) {
+      // Run the virtual clock until the tracker has settled it, or the timeout passes.
+      this.cluster.runUntil(() => tracked!.settled, { timeout: timeoutMs });
+      this.cluster.expireProposal(this.id, tracked!, timeoutMs);
     }
-    if (!this.cluster.isAlive(this.id)) throw new NodeStoppedError(this.id);
-    throw new ProposalTimeoutError(this.id, index, timeoutMs);
+    return tracked!.promise;
   }
 
   readLocal(key: string): unknown {

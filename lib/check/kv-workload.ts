@@ -20,13 +20,13 @@
  *
  * Clients: each runs one operation at a time, sends it to the node it thinks leads, follows NotLeaderError's
  * hint (or tries another node) and retries while the operation's deadline allows. A put whose entry was
- * accepted but whose fate is unknown (ProposalTimeoutError, the node stopped) is recorded without a return:
+ * accepted but whose fate is unknown (ProposalTimeoutError, LeadershipLostError, EntryOverwrittenError, the node
+ * stopped) is recorded without a return:
  * it may take effect later or never, and it is not retried, since a late first copy could then overwrite a
- * newer value. A put refused outright (NotLeaderError) or whose entry was overwritten before it committed
- * (EntryOverwrittenError: a committed entry of another term now holds its index, so it can never commit)
- * is retried. Reads change nothing, so they are always safe to retry.
+ * newer value. A put refused outright (NotLeaderError) is retried. Reads change nothing, so they are always safe
+ * to retry.
  */
-import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError } from '../errors';
+import { EntryOverwrittenError, LeadershipLostError, NodeStoppedError, NotLeaderError, ProposalTimeoutError } from '../errors';
 import { Replicated } from '../api/replicated';
 import { SimNode, runVirtual } from '../api/sim-node';
 import type { NodeId } from '../raft/types';
@@ -174,9 +174,11 @@ export async function runKvWorkload(options: KvWorkloadOptions): Promise<KvWorkl
           } catch (err) {
             if (err instanceof NotLeaderError) {
               nextTarget(err.leaderId);
-            } else if (err instanceof EntryOverwrittenError) {
-              nextTarget(null);
-            } else if (err instanceof ProposalTimeoutError || err instanceof NodeStoppedError) {
+            } else if (
+              err instanceof ProposalTimeoutError || err instanceof NodeStoppedError || err instanceof LeadershipLostError ||
+              err instanceof EntryOverwrittenError
+            ) {
+              // Rejected early (the leader stepped down, its entry was replaced here): another leader may still commit it.
               outcome = 'unknown';
               nextTarget(null);
               break;
@@ -207,7 +209,10 @@ export async function runKvWorkload(options: KvWorkloadOptions): Promise<KvWorkl
           }
         } catch (err) {
           if (err instanceof NotLeaderError) nextTarget(err.leaderId);
-          else if (err instanceof EntryOverwrittenError || err instanceof ProposalTimeoutError || err instanceof NodeStoppedError) nextTarget(null);
+          else if (
+            err instanceof EntryOverwrittenError || err instanceof ProposalTimeoutError || err instanceof NodeStoppedError ||
+            err instanceof LeadershipLostError
+          ) nextTarget(null);
           else throw err;
           retries++;
           await sleep(crng.int(5, 25));

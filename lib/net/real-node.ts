@@ -1,9 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Committed, ConsensusNode, ProposeOptions } from '../raft/consensus-node';
-import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError } from '../errors';
+import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError, proposalErrors } from '../errors';
 import type { Handlers } from '../raft/context';
-import { createRaftNode, type CreateNode, type RaftCore, type Timings } from '../raft/node';
+import { createRaftNode, defaultMaxEntriesPerAppend, type CreateNode, type RaftCore, type Timings } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
+import { copiedCommandBytes, copyCommand } from '../raft/command';
+import { raftOptionsFor } from '../raft/options';
+import { ProposalTracker, type StartTimer } from '../raft/proposals';
 import { KeyValueStateMachine } from '../raft/state-machine';
 import { MemoryStorage, persistReady, type Storage } from '../raft/storage';
 import type { AppendEntries, Command, LogEntry, Message, NodeId, Ready, Role } from '../raft/types';
@@ -74,19 +77,15 @@ export interface RealNodeEvents {
 }
 
 
-interface Pending {
-  readonly index: number;
-  readonly term: number;
-  readonly resolve: (p: Committed) => void;
-  readonly reject: (err: Error) => void;
-  readonly timer: NodeJS.Timeout;
-}
+/** Proposal timeouts on the wall clock. */
+const wallClockTimer: StartTimer = (ms, fire) => {
+  const timer = setTimeout(fire, ms);
+  return () => clearTimeout(timer);
+};
 
 type QueuedEvent = { [K in keyof RealNodeEvents]: [K, ...RealNodeEvents[K]] }[keyof RealNodeEvents];
 
 const DEFAULT_MAX_DATAGRAM = 60000;
-/** RaftNode's default batch; AppendEntries merged by the driver stay within it too. */
-const DEFAULT_MAX_ENTRIES_PER_APPEND = 64;
 const UDP_MAX_PAYLOAD = 65507;
 
 /**
@@ -110,7 +109,9 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   private readonly machine = new KeyValueStateMachine();
   private readonly security: Security | undefined;
   private readonly peerSet: ReadonlySet<NodeId>;
-  private readonly pending = new Map<number, Pending[]>();
+  private readonly proposals: ProposalTracker;
+  /** Bytes of an AppendEntries datagram with one entry, not counting the entry's command. */
+  private readonly appendOverheadBytes: number;
   private readonly counters = {
     datagramsReceived: 0,
     datagramsSent: 0,
@@ -150,7 +151,9 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     this.transport = transport;
     this.security = options.security;
     this.maxDatagramBytes = maxDatagramBytes;
-    this.maxEntriesPerAppend = options.maxEntriesPerAppend ?? DEFAULT_MAX_ENTRIES_PER_APPEND;
+    this.maxEntriesPerAppend = options.maxEntriesPerAppend ?? defaultMaxEntriesPerAppend;
+    this.proposals = new ProposalTracker(options.id, proposalErrors);
+    this.appendOverheadBytes = RealNode.appendOverhead(options.id, options.security);
     transport.onDatagram((buf) => this.onDatagram(buf));
   }
 
@@ -188,18 +191,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
       // raftos), but a corrupt .state_machine should stop the start like any other corrupt file.
       if (storage instanceof FileStorage) storage.loadStateMachine();
       const node = (options.createNode ?? createRaftNode)(
-        {
-          id: options.id,
-          peers,
-          random: options.random ?? Math.random,
-          ...options.timings,
-          preVote: options.preVote ?? false,
-          checkQuorum: options.checkQuorum ?? false,
-          leaderNoop: options.leaderNoop ?? false,
-          ...(options.maxEntriesPerAppend === undefined ? {} : { maxEntriesPerAppend: options.maxEntriesPerAppend }),
-          ...(options.rules ? { rules: options.rules } : {}),
-          ...(options.handlers ? { handlers: options.handlers } : {}),
-        },
+        raftOptionsFor(options.id, peers, options.random ?? Math.random, options),
         persisted,
         performance.now(),
       );
@@ -289,32 +281,28 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     }
     const problem = jsonValueProblem(command);
     if (problem !== null) return Promise.reject(new TypeError(`command ${problem}`));
-    const size = this.worstCaseSize(command);
+    // A copy, so the log does not change if the caller later mutates its object; one made by copyCommand
+    // (Replicated's) is already private and knows its size.
+    let entryCommand = command;
+    let bytes = copiedCommandBytes(command);
+    if (bytes === undefined) {
+      entryCommand = copyCommand(command);
+      bytes = copiedCommandBytes(entryCommand)!;
+    }
+    const size = this.appendOverheadBytes + bytes;
     if (size > this.maxDatagramBytes) {
       return Promise.reject(new RangeError(`command too large: it needs a ${size}-byte datagram, maxDatagramBytes is ${this.maxDatagramBytes}`));
     }
 
-    // A copy: the log must not change if the caller later mutates its object.
-    const entryCommand = command === null ? null : (JSON.parse(JSON.stringify(command)) as Command);
     const outcome = this.node.propose(entryCommand, performance.now());
     if (!outcome.accepted) {
       this.process(outcome.ready);
       return Promise.reject(new NotLeaderError(this.id, outcome.leaderId));
     }
-    const { index, term } = outcome;
-    const promise = new Promise<Committed>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.forget(index, entry);
-        reject(new ProposalTimeoutError(this.id, index, timeoutMs));
-      }, timeoutMs);
-      const entry: Pending = { index, term, resolve, reject, timer };
-      const list = this.pending.get(index);
-      if (list) list.push(entry);
-      else this.pending.set(index, [entry]);
-    });
-    // Only now: in a one-node cluster the entry commits and applies within this very Ready.
+    // Tracked before its Ready is processed: in a one-node cluster the entry commits and applies within it.
+    const tracked = this.proposals.track(outcome.index, outcome.term, timeoutMs, wallClockTimer);
     this.process(outcome.ready);
-    return promise;
+    return tracked.promise;
   }
 
   /** raftos's wait_until_leader(): resolves once this node names `leader` as leader. */
@@ -354,13 +342,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = null;
     this.immediate = null;
-    for (const list of this.pending.values()) {
-      for (const p of list) {
-        clearTimeout(p.timer);
-        p.reject(this.stoppedError());
-      }
-    }
-    this.pending.clear();
+    this.proposals.stopAll(() => this.stoppedError());
     for (const wake of [...this.stopWaiters]) wake();
     this.stopping = (async () => {
       await this.transport.close();
@@ -420,6 +402,8 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   /** Add a Ready to this turn's batch; flush() handles it at the end of the turn. */
   private process(ready: Ready): void {
     if (this.stopping) return;
+    // Rejections need no disk: a deposed leader's or an overwritten proposal is rejected now; resolving waits for flush().
+    this.proposals.onReady(ready, this.node.commitIndex);
     if (this.batch === null) this.batch = emptyBatch();
     try {
       mergeReady(this.batch, ready);
@@ -464,7 +448,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
           return;
         }
       }
-      for (const { index, entry } of ready.apply) this.settle(index, entry);
+      for (const { index, entry } of ready.apply) this.proposals.onApplied(index, entry);
     }
 
     for (const note of ready.notes) if (note.kind === 'role') events.push(['role', note.role, note.term]);
@@ -475,25 +459,6 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     }
     this.arm();
     for (const [name, ...args] of events) (this.emit as (e: string, ...a: unknown[]) => void)(name, ...args);
-  }
-
-  private settle(index: number, entry: LogEntry): void {
-    const list = this.pending.get(index);
-    if (!list) return;
-    this.pending.delete(index);
-    for (const p of list) {
-      clearTimeout(p.timer);
-      if (p.term === entry.term) p.resolve({ index, term: p.term });
-      else p.reject(new EntryOverwrittenError(this.id, index, p.term));
-    }
-  }
-
-  private forget(index: number, entry: Pending): void {
-    const list = this.pending.get(index);
-    if (!list) return;
-    const rest = list.filter((p) => p !== entry);
-    if (rest.length > 0) this.pending.set(index, rest);
-    else this.pending.delete(index);
   }
 
   /** One datagram per message; an AppendEntries too big for one is split into consecutive halves. */
@@ -519,19 +484,19 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     this.counters.unsendable++;
   }
 
-  /** The datagram an AppendEntries carrying only this command could need, whatever the indexes by then. */
-  private worstCaseSize(command: Command): number {
+  /** The datagram an AppendEntries carrying one entry needs beyond its command's JSON, whatever the indexes by then. */
+  private static appendOverhead(id: NodeId, security: Security | undefined): number {
     const big = Number.MAX_SAFE_INTEGER;
     const probe: AppendEntries = {
       type: 'AppendEntries',
       term: big,
-      leaderId: this.id,
+      leaderId: id,
       prevLogIndex: big,
       prevLogTerm: big,
-      entries: [{ term: big, command }],
+      entries: [{ term: big, command: null }],
       leaderCommit: big,
     };
-    return encodeDatagram(this.id, probe, this.security).length;
+    return encodeDatagram(id, probe, security).length - 'null'.length;
   }
 
   /** One timer, always set for the core's next deadline. */

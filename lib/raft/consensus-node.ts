@@ -5,10 +5,8 @@ export interface ProposeOptions {
   readonly timeoutMs?: number;
 }
 
-export interface Committed {
-  readonly index: number;
-  readonly term: number;
-}
+export type { Committed } from './proposals';
+import type { Committed } from './proposals';
 
 /**
  * What the raftos-style API needs from a node. Both a node of the in-process Cluster (virtual time)

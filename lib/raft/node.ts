@@ -103,6 +103,12 @@ export class RaftNode implements RaftCore {
   readonly handlers: Readonly<Handlers>;
   private readonly options: RaftOptions;
   private readonly ctx: NodeState;
+  /**
+   * @internal With any handler or rule replaced (a student's, a bug-zoo variant's), messages are frozen as they
+   * are sent and received, so such code cannot change another server's state through a shared message, and each
+   * send is checked to go to a peer. The reference handlers and rules never mutate a message.
+   */
+  readonly guardsMessages: boolean;
 
   // Timers, as absolute deadlines on the caller's clock.
   private now: number;
@@ -127,6 +133,7 @@ export class RaftNode implements RaftCore {
     if (!(this.timings.heartbeatInterval > 0)) throw new RangeError('heartbeatInterval must be positive');
     this.rules = Object.freeze({ ...figure2Rules, ...options.rules });
     this.handlers = Object.freeze({ ...figure2Handlers, ...options.handlers });
+    this.guardsMessages = !isReference(this.handlers, figure2Handlers) || !isReference(this.rules, figure2Rules);
     for (const [name, h] of Object.entries(this.handlers)) {
       if (typeof h !== 'function') throw new TypeError(`handler ${name} must be a function, got ${typeof h}`);
     }
@@ -196,7 +203,9 @@ export class RaftNode implements RaftCore {
   }
 
   step(from: NodeId, message: Message, now: number): Ready {
-    const event = `${message.type} from ${from} (term ${message.term})`;
+    // The event's description is only needed for an error message: built then (see NodeState.event).
+    const event = null;
+    if (this.guardsMessages) freezeMessage(message);
     this.begin(now, event, from, message);
     const ctx = this.ctx;
     if (message.term > ctx.currentTerm && this.adoptsTermOf(message)) {
@@ -325,9 +334,11 @@ export class RaftNode implements RaftCore {
   }
 
   /** @internal Run one handler, turning whatever it throws into a HandlerError that names it and the event. */
-  invoke<T>(name: HandlerName, event: string, run: () => T): T {
+  invoke<T>(name: HandlerName, event: string | null, run: () => T): T {
     const ctx = this.ctx;
-    const before = { term: ctx.currentTerm, vote: ctx.votedFor, logVersion: ctx.log.version };
+    const termBefore = ctx.currentTerm;
+    const voteBefore = ctx.votedFor;
+    const logVersionBefore = ctx.log.version;
     const outer = ctx.handler;
     ctx.handler = name;
     let result: T;
@@ -335,25 +346,25 @@ export class RaftNode implements RaftCore {
       result = run();
     } catch (error) {
       if (error instanceof HandlerError) throw error;
-      throw this.contractError(name, event, 'a handler returns normally: it must not throw', `threw ${describeError(error)}`);
+      throw this.contractError(name, event ?? ctx.event, 'a handler returns normally: it must not throw', `threw ${describeError(error)}`);
     } finally {
       ctx.handler = outer;
     }
     if (ctx.violation) {
       const v = ctx.violation;
       ctx.violation = null;
-      throw this.contractError(v.handler, event, v.rule, v.detail);
+      throw this.contractError(v.handler, event ?? ctx.event, v.rule, v.detail);
     }
     if (outer === null) {
       const allowed = mayChange[name];
-      if (!allowed.term && ctx.currentTerm !== before.term) {
-        throw this.contractError(name, event, 'only a new election (onElectionTimeout) or a higher term (onHigherTerm) changes currentTerm', `changed currentTerm from ${before.term} to ${ctx.currentTerm}`);
+      if (!allowed.term && ctx.currentTerm !== termBefore) {
+        throw this.contractError(name, event ?? ctx.event, 'only a new election (onElectionTimeout) or a higher term (onHigherTerm) changes currentTerm', `changed currentTerm from ${termBefore} to ${ctx.currentTerm}`);
       }
-      if (!allowed.vote && ctx.votedFor !== before.vote) {
-        throw this.contractError(name, event, 'votedFor changes only when voting (onRequestVote, onElectionTimeout) or on a new term (onHigherTerm)', `changed votedFor from ${String(before.vote)} to ${String(ctx.votedFor)}`);
+      if (!allowed.vote && ctx.votedFor !== voteBefore) {
+        throw this.contractError(name, event ?? ctx.event, 'votedFor changes only when voting (onRequestVote, onElectionTimeout) or on a new term (onHigherTerm)', `changed votedFor from ${String(voteBefore)} to ${String(ctx.votedFor)}`);
       }
-      if (!allowed.log && ctx.log.version !== before.logVersion) {
-        throw this.contractError(name, event, 'only onAppendEntries, onPropose and a new leader change the log', `changed the log (it now ends at index ${ctx.log.lastIndex})`);
+      if (!allowed.log && ctx.log.version !== logVersionBefore) {
+        throw this.contractError(name, event ?? ctx.event, 'only onAppendEntries, onPropose and a new leader change the log', `changed the log (it now ends at index ${ctx.log.lastIndex})`);
       }
     }
     return result;
@@ -366,7 +377,7 @@ export class RaftNode implements RaftCore {
 
   // ---- Plumbing ----
 
-  private begin(now: number, event: string, from: NodeId | null, message?: Message): void {
+  private begin(now: number, event: string | null, from: NodeId | null, message?: Message): void {
     this.now = now;
     this.ctx.beginEvent(event, from, message);
   }
@@ -375,7 +386,7 @@ export class RaftNode implements RaftCore {
   private takeReady(): Ready {
     const ctx = this.ctx;
     if (ctx.commitIndex > ctx.appliedUpTo) {
-      this.invoke('applyCommitted', ctx.event, () => this.handlers.applyCommitted(ctx));
+      this.invoke('applyCommitted', null, () => this.handlers.applyCommitted(ctx));
     }
     return ctx.takeReady();
   }
@@ -404,7 +415,17 @@ class NodeState implements NodeContext {
   appliedUpTo = 0;
 
   // The event being handled, and what it has produced so far.
-  event = '';
+  /** What is being handled, for error messages ('AppendEntries from 127.0.0.1:8001 (term 3)'). */
+  get event(): string {
+    if (this.eventLabel === null) {
+      const m = this.eventMessage ?? this.describedMessage;
+      this.eventLabel = m ? `${m.type} from ${String(this.eventFrom)} (term ${m.term})` : 'an event';
+    }
+    return this.eventLabel;
+  }
+  /** Null until asked for: a message's description is built only if an error needs it. */
+  private eventLabel: string | null = '';
+  private describedMessage: Message | undefined;
   handler: HandlerName | null = null;
   violation: { handler: string; rule: string; detail: string } | null = null;
   private eventFrom: NodeId | null = null;
@@ -480,7 +501,7 @@ class NodeState implements NodeContext {
   // ---- Actions ----
 
   send(to: NodeId, message: Message): void {
-    if (!this.peers.includes(to)) {
+    if (this.node.guardsMessages && !this.peers.includes(to)) {
       this.fail('messages go to the other members of the cluster only', `sent ${describeType(message)} to ${JSON.stringify(to)}, which is not a peer (peers: ${this.peers.join(', ')})`);
       return;
     }
@@ -497,8 +518,8 @@ class NodeState implements NodeContext {
       const request = this.eventMessage;
       this.notes.push({ kind: 'vote', candidate: request.candidateId, term: request.term, granted: message.voteGranted === true, preVote: false });
     }
-    if (message.type === 'AppendEntries') Object.freeze(message.entries);
-    this.outbox.push({ to, message: Object.freeze(message) });
+    if (this.node.guardsMessages) freezeMessage(message);
+    this.outbox.push({ to, message });
   }
 
   persist(): void {
@@ -576,15 +597,15 @@ class NodeState implements NodeContext {
   }
 
   sendAppendEntries(peer: NodeId): void {
-    this.node.invoke('sendAppendEntries', this.event, () => this.node.handlers.sendAppendEntries(this, peer));
+    this.node.invoke('sendAppendEntries', null, () => this.node.handlers.sendAppendEntries(this, peer));
   }
 
   advanceCommitIndex(): void {
-    this.node.invoke('advanceCommitIndex', this.event, () => this.node.handlers.advanceCommitIndex(this));
+    this.node.invoke('advanceCommitIndex', null, () => this.node.handlers.advanceCommitIndex(this));
   }
 
   applyCommitted(): void {
-    this.node.invoke('applyCommitted', this.event, () => this.node.handlers.applyCommitted(this));
+    this.node.invoke('applyCommitted', null, () => this.node.handlers.applyCommitted(this));
   }
 
   // ---- For the driver ----
@@ -593,10 +614,11 @@ class NodeState implements NodeContext {
     this.notes.push(note);
   }
 
-  beginEvent(event: string, from: NodeId | null, message: Message | undefined): void {
-    this.event = event;
+  beginEvent(event: string | null, from: NodeId | null, message: Message | undefined): void {
+    this.eventLabel = event;
     this.eventFrom = from;
     this.eventMessage = message;
+    this.describedMessage = message;
   }
 
   takeReady(): Ready {
@@ -606,14 +628,19 @@ class NodeState implements NodeContext {
       messages: Outbound[];
       apply: AppliedEntry[];
       notes: CoreNote[];
-    } = { messages: this.outbox, apply: this.applied, notes: this.notes };
+    } = {
+      messages: this.outbox.length > 0 ? this.outbox : (noMessages as Outbound[]),
+      apply: this.applied.length > 0 ? this.applied : (noApplies as AppliedEntry[]),
+      notes: this.notes.length > 0 ? this.notes : (noNotes as CoreNote[]),
+    };
     if (this.hardStateToWrite) ready.hardState = this.hardStateToWrite;
     if (this.logToWrite) ready.log = this.logToWrite;
     this.hardStateToWrite = undefined;
     this.logToWrite = undefined;
-    this.outbox = [];
-    this.notes = [];
-    this.applied = [];
+    // Most events leave some of these empty: they share one frozen empty array instead of a new one each.
+    if (this.outbox.length > 0) this.outbox = [];
+    if (this.notes.length > 0) this.notes = [];
+    if (this.applied.length > 0) this.applied = [];
     this.eventMessage = undefined;
     return ready;
   }
@@ -628,6 +655,20 @@ class NodeState implements NodeContext {
     this.violation ??= { handler: this.handler ?? 'the driver', rule, detail };
   }
 }
+
+function freezeMessage(message: Message): void {
+  if (message.type === 'AppendEntries') Object.freeze(message.entries);
+  Object.freeze(message);
+}
+
+function isReference<T extends object>(used: Readonly<T>, reference: Readonly<T>): boolean {
+  for (const key of Object.keys(reference) as (keyof T)[]) if (used[key] !== reference[key]) return false;
+  return true;
+}
+
+const noMessages: readonly Outbound[] = Object.freeze([]);
+const noApplies: readonly AppliedEntry[] = Object.freeze([]);
+const noNotes: readonly CoreNote[] = Object.freeze([]);
 
 function describeType(message: unknown): string {
   if (typeof message === 'object' && message !== null && typeof (message as { type?: unknown }).type === 'string') return (message as { type: string }).type;

@@ -16,11 +16,14 @@ export class SafetyViolation extends Error {
 }
 
 interface EntryRecord {
+  readonly term: number;
   /** Identifies the whole log prefix ending with this entry. */
   readonly prefix: number;
   readonly parent: number;
   readonly command: Command;
   readonly firstSeenOn: NodeId;
+  /** Another entry seen at the same index, in another term. */
+  next: EntryRecord | undefined;
 }
 
 /**
@@ -30,7 +33,8 @@ interface EntryRecord {
  */
 export class SafetyMonitor {
   private readonly leaders = new Map<number, NodeId>();
-  private readonly entries = new Map<string, EntryRecord>();
+  /** Every entry seen on any node, by index (a short list: one record per term seen at that index). */
+  private readonly entries: (EntryRecord | undefined)[] = [];
   /** prefixes.get(node)[i] is the id of that node's log prefix 1..i (0 for the empty log). */
   private readonly prefixes = new Map<NodeId, number[]>();
   private readonly committedPrefix: number[] = [0];
@@ -51,13 +55,14 @@ export class SafetyMonitor {
       );
     }
     if (from > p.length) throw new RangeError(`log write at ${from} on ${node} leaves a gap after ${p.length - 1}`);
-    p.length = from;
+    if (p.length !== from) p.length = from;
     for (let k = 0; k < entries.length; k++) {
       const index = from + k;
       const entry = entries[k]!;
       const parent = p[index - 1]!;
-      const key = `${index}:${entry.term}`;
-      const known = this.entries.get(key);
+      const first = this.entries[index];
+      let known = first;
+      while (known !== undefined && known.term !== entry.term) known = known.next;
       if (known) {
         if (known.parent !== parent) {
           throw new SafetyViolation(
@@ -74,7 +79,7 @@ export class SafetyMonitor {
         p.push(known.prefix);
       } else {
         const prefix = this.nextPrefix++;
-        this.entries.set(key, { prefix, parent, command: entry.command, firstSeenOn: node });
+        this.entries[index] = { term: entry.term, prefix, parent, command: entry.command, firstSeenOn: node, next: first };
         p.push(prefix);
       }
     }

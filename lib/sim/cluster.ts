@@ -1,6 +1,9 @@
 import type { Handlers } from '../raft/context';
-import { createRaftNode, type CreateNode, type RaftCore, type RaftOptions, type Timings } from '../raft/node';
+import { createRaftNode, type CreateNode, type RaftCore, type Timings } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
+import { NodeStoppedError, proposalErrors } from '../errors';
+import { ProposalTracker, type StartTimer, type TrackedProposal } from '../raft/proposals';
+import { raftOptionsFor } from '../raft/options';
 import { SafetyMonitor, SafetyViolation, type SafetyProperty } from '../raft/safety';
 import { KeyValueStateMachine } from '../raft/state-machine';
 import { MemoryStorage, persistReady } from '../raft/storage';
@@ -108,6 +111,18 @@ interface SimNode {
   timerAt: number;
   /** Every entry this node ever applied, by index (kept across restarts, like 6.5840's cfg.logs). */
   readonly applied: (LogEntry | undefined)[];
+  /** Proposals awaited through proposeAndTrack (created on first use). */
+  proposals: ProposalTracker | null;
+}
+
+/** How proposeAndTrack follows an accepted proposal. */
+export interface ProposalTracking {
+  readonly timeoutMs: number;
+  /**
+   * 'virtual' (default): a timer in virtual time rejects it after timeoutMs. 'none': the caller runs the clock
+   * and calls expire() itself (SimNode's self-driven await).
+   */
+  readonly timer?: 'virtual' | 'none';
 }
 
 export function labNodeIds(count: number, host = '127.0.0.1', basePort = 8000): NodeId[] {
@@ -159,6 +174,7 @@ export class Cluster {
         incarnation: 0,
         timerAt: Infinity,
         applied: [],
+        proposals: null,
       };
       this.nodes.set(id, node);
       if (initial && initial.log.length > 0) this.safety?.onLogWrite(id, 1, initial.log, false);
@@ -185,16 +201,15 @@ export class Cluster {
   /** Process the next event. Returns false when nothing is scheduled. */
   step(): boolean {
     this.throwIfFailed();
-    const item = this.scheduler.pop();
-    if (!item) return false;
-    const event = item.event;
+    const event = this.scheduler.pop();
+    if (event === undefined) return false;
     switch (event.kind) {
       case 'deliver':
         if (this.cancelled.size > 0 && this.cancelled.delete(event.id)) break;
         this.deliver(event.from, event.to, event.message);
         break;
       case 'timer':
-        this.fireTimer(event.node, event.incarnation, item.time);
+        this.fireTimer(event.node, event.incarnation, this.scheduler.now);
         break;
       case 'call':
         event.fn();
@@ -330,20 +345,60 @@ export class Cluster {
 
   /** Give `command` to the leader (or to `via`). Followers refuse and name the leader they know. */
   propose(command: Command, via?: NodeId): ClusterProposal {
+    return this.proposeVia(command, via, undefined).proposal;
+  }
+
+  /**
+   * propose(), and follow the accepted proposal (lib/raft/proposals.ts): `tracked.promise` resolves once the
+   * entry is applied on that node, and rejects at once when that node stops leading first (LeadershipLostError),
+   * when another entry overwrites it (EntryOverwrittenError) or when the node crashes (NodeStoppedError).
+   */
+  proposeAndTrack(command: Command, via: NodeId | undefined, tracking: ProposalTracking): { proposal: ClusterProposal; tracked: TrackedProposal | null } {
+    return this.proposeVia(command, via, tracking);
+  }
+
+  /** Reject a tracked proposal of `id` with ProposalTimeoutError if it is still pending. */
+  expireProposal(id: NodeId, tracked: TrackedProposal, timeoutMs: number): void {
+    this.get(id).proposals?.expire(tracked, timeoutMs);
+  }
+
+  private proposeVia(
+    command: Command,
+    via: NodeId | undefined,
+    tracking: ProposalTracking | undefined,
+  ): { proposal: ClusterProposal; tracked: TrackedProposal | null } {
     this.throwIfFailed();
     const target = via ?? this.leader();
-    if (target === null) return { accepted: false, node: null, leaderId: null };
+    if (target === null) return { proposal: { accepted: false, node: null, leaderId: null }, tracked: null };
     const node = this.get(target);
-    if (!node.core) return { accepted: false, node: target, leaderId: null };
+    if (!node.core) return { proposal: { accepted: false, node: target, leaderId: null }, tracked: null };
     const outcome = node.core.propose(command, this.now);
+    let tracked: TrackedProposal | null = null;
     if (outcome.accepted) {
       this.trace.add({ t: this.now, node: target, kind: 'propose', index: outcome.index, term: outcome.term, command });
+      if (tracking) {
+        // Before the Ready is carried out: a one-node cluster commits and applies within it.
+        const timer = tracking.timer === 'none' ? undefined : this.virtualTimer;
+        tracked = (node.proposals ??= new ProposalTracker(target, proposalErrors)).track(outcome.index, outcome.term, tracking.timeoutMs, timer);
+      }
     }
     this.process(node, outcome.ready);
-    return outcome.accepted
+    const proposal: ClusterProposal = outcome.accepted
       ? { accepted: true, node: target, index: outcome.index, term: outcome.term }
       : { accepted: false, node: target, leaderId: outcome.leaderId };
+    return { proposal, tracked };
   }
+
+  /** A timer in virtual time (cancelled: it fires and does nothing). */
+  private readonly virtualTimer: StartTimer = (ms, fire) => {
+    let live = true;
+    this.after(ms, () => {
+      if (live) fire();
+    });
+    return () => {
+      live = false;
+    };
+  };
 
   // ---- Faults ----
 
@@ -355,6 +410,7 @@ export class Cluster {
     node.incarnation++;
     node.timerAt = Infinity;
     this.trace.add({ t: this.now, node: id, kind: 'crash' });
+    node.proposals?.stopAll(() => new NodeStoppedError(id));
   }
 
   /** Start a crashed node again from its persisted term, vote and log. */
@@ -470,18 +526,7 @@ export class Cluster {
   }
 
   private boot(node: SimNode): void {
-    const options: RaftOptions = {
-      id: node.id,
-      peers: this.ids.filter((p) => p !== node.id),
-      random: this.random,
-      ...this.options.timings,
-      preVote: this.options.preVote ?? false,
-      checkQuorum: this.options.checkQuorum ?? false,
-      leaderNoop: this.options.leaderNoop ?? false,
-      ...(this.options.maxEntriesPerAppend ? { maxEntriesPerAppend: this.options.maxEntriesPerAppend } : {}),
-      ...(this.options.rules ? { rules: this.options.rules } : {}),
-      ...(this.options.handlers ? { handlers: this.options.handlers } : {}),
-    };
+    const options = raftOptionsFor(node.id, this.ids, this.random, this.options);
     node.core = (this.options.createNode ?? createRaftNode)(options, node.storage.load(), this.now);
     node.incarnation++;
     node.timerAt = Infinity;
@@ -516,15 +561,13 @@ export class Cluster {
       return;
     }
     this.deliveries++;
-    if (this.trace.wantsMessages) this.trace.add({ t: this.now, node: to, kind: 'deliver', from, message });
-    else this.trace.skip();
+    this.trace.addDeliver(this.now, to, from, message);
     this.process(node, node.core.step(from, message, this.now));
   }
 
   private send(from: NodeId, to: NodeId, message: Message): void {
     const t = this.now;
-    if (this.trace.wantsMessages) this.trace.add({ t, node: from, kind: 'send', to, message });
-    else this.trace.skip();
+    this.trace.addSend(t, from, to, message);
     if (this.links.isCut(from, to)) {
       this.trace.add({ t, node: from, kind: 'drop', from, to, message, reason: 'partition' });
       return;
@@ -587,29 +630,40 @@ export class Cluster {
       if (ready.log) safety?.onLogWrite(id, ready.log.from, ready.log.entries, core.role === 'leader');
       this.persistAfter(node, ready, persistLater);
     } else if (ready.hardState || ready.log) {
-      const before = node.storage.log.length;
-      persistReady(node.storage, ready);
-      const log = ready.log;
-      if (log) {
-        if (log.from <= before) trace.add({ t, node: id, kind: 'truncate', index: log.from });
-        if (log.entries.length > 0) {
-          trace.add({ t, node: id, kind: 'append', index: log.from, count: log.entries.length, term: log.entries[log.entries.length - 1]!.term });
-        }
-        safety?.onLogWrite(id, log.from, log.entries, core.role === 'leader');
-      }
+      this.persist(node, ready);
+      if (ready.log) safety?.onLogWrite(id, ready.log.from, ready.log.entries, core.role === 'leader');
     }
     if (committed >= 0) {
-      trace.add({ t, node: id, kind: 'commit', index: committed, term: commitTerm });
+      trace.addCommit(t, id, committed, commitTerm);
       safety?.onCommit(id, committed, commitTerm);
     }
-    for (const out of ready.messages) this.send(id, out.to, out.message);
-    for (const { index, entry } of ready.apply) {
+    const messages = ready.messages;
+    for (let i = 0; i < messages.length; i++) this.send(id, messages[i]!.to, messages[i]!.message);
+    const apply = ready.apply;
+    for (let i = 0; i < apply.length; i++) {
+      const { index, entry } = apply[i]!;
       node.stateMachine.apply(entry.command);
       node.applied[index] = entry;
-      trace.add({ t, node: id, kind: 'apply', index, term: entry.term, command: entry.command });
+      trace.addApply(t, id, index, entry.term, entry.command);
       safety?.onApply(id, index, entry);
     }
+    const proposals = node.proposals;
+    if (proposals !== null && !proposals.idle) {
+      proposals.onReady(ready, core.commitIndex);
+      for (let i = 0; i < apply.length; i++) proposals.onApplied(apply[i]!.index, apply[i]!.entry);
+    }
     this.syncTimer(node);
+  }
+
+  /** Write a Ready's term, vote and log to the node's storage, and trace what the log write did. */
+  private persist(node: SimNode, ready: Ready): void {
+    const before = node.storage.log.length;
+    persistReady(node.storage, ready);
+    const log = ready.log;
+    if (!log) return;
+    if (log.from <= before) this.trace.addTruncate(this.now, node.id, log.from);
+    const count = log.entries.length;
+    if (count > 0) this.trace.addAppend(this.now, node.id, log.from, count, log.entries[count - 1]!.term);
   }
 
   /** The answerBeforePersisting bug: the write reaches storage `ms` later, unless the node crashes first. */
@@ -619,14 +673,7 @@ export class Cluster {
       kind: 'call',
       fn: () => {
         if (node.incarnation !== incarnation) return; // crashed in between: the write is lost
-        const before = node.storage.log.length;
-        persistReady(node.storage, ready);
-        const log = ready.log;
-        if (log && log.from <= before) this.trace.add({ t: this.now, node: node.id, kind: 'truncate', index: log.from });
-        if (log && log.entries.length > 0) {
-          const term = log.entries[log.entries.length - 1]!.term;
-          this.trace.add({ t: this.now, node: node.id, kind: 'append', index: log.from, count: log.entries.length, term });
-        }
+        this.persist(node, ready);
       },
     });
   }

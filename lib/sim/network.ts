@@ -90,7 +90,11 @@ export function sampleLatency(latency: Latency, rng: Rng): number {
 export class Links {
   private readonly cut = new Map<NodeId, Set<NodeId>>();
 
+  /** How many directed links are cut (asked on every message: most of the time none is). */
+  private cutCount = 0;
+
   isCut(from: NodeId, to: NodeId): boolean {
+    if (this.cutCount === 0) return false;
     const s = this.cut.get(from);
     return s !== undefined && s.has(to);
   }
@@ -98,11 +102,14 @@ export class Links {
   cutOneWay(from: NodeId, to: NodeId): void {
     let s = this.cut.get(from);
     if (!s) this.cut.set(from, (s = new Set()));
-    s.add(to);
+    if (!s.has(to)) {
+      s.add(to);
+      this.cutCount++;
+    }
   }
 
   restoreOneWay(from: NodeId, to: NodeId): void {
-    this.cut.get(from)?.delete(to);
+    if (this.cut.get(from)?.delete(to)) this.cutCount--;
   }
 
   /** Cut every link between nodes of different groups. */
@@ -124,12 +131,14 @@ export class Links {
   }
 
   reconnect(node: NodeId, all: readonly NodeId[]): void {
+    this.cutCount -= this.cut.get(node)?.size ?? 0;
     this.cut.delete(node);
     for (const other of all) this.restoreOneWay(other, node);
   }
 
   healAll(): void {
     this.cut.clear();
+    this.cutCount = 0;
   }
 
   get anyCut(): boolean {

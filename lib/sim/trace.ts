@@ -42,14 +42,62 @@ export type TraceLevel = 'all' | 'state' | 'off';
 
 export const messageKinds: ReadonlySet<TraceKind> = new Set<TraceKind>(['send', 'deliver', 'drop']);
 
+/** Columns of the compact store: the few event kinds a busy run records by the million. */
+const Packed = {
+  Object: 0, // any other kind: the event object itself is kept
+  Apply: 1,
+  Commit: 2,
+  Append: 3,
+  Truncate: 4,
+  Send: 5,
+  Deliver: 6,
+} as const;
+type Packed = (typeof Packed)[keyof typeof Packed];
+
+// Shared by every trace until its first recorded event (grow() never writes into them).
+const noBytes = new Uint8Array(0);
+const noShorts = new Uint16Array(0);
+const noNumbers = new Float64Array(0);
+
+/**
+ * The event trace. Recording is cheap: the frequent kinds (apply, commit, append, truncate, send, deliver)
+ * go into typed-array columns instead of one object each, and `events` builds the objects on first read
+ * (incrementally, so reading it during a run costs only the events added since). What is recorded, and the
+ * objects read back, are exactly what add() would have stored.
+ */
 export class Trace {
-  readonly events: TraceEvent[] = [];
   /** Counts every event, recorded or not, so a failure can name its event index at any level. */
   count = 0;
 
   private readonly listeners: ((event: TraceEvent) => void)[] = [];
+  private size = 0;
+  private packed: Uint8Array = noBytes;
+  private seqs: Float64Array = noNumbers;
+  private times: Float64Array = noNumbers;
+  private nodes: Uint16Array = noShorts;
+  private peers: Uint16Array = noShorts;
+  private indexes: Float64Array = noNumbers;
+  private terms: Float64Array = noNumbers;
+  private counts: Float64Array = noNumbers;
+  /** The command, message or (for other kinds) whole event of each recorded event. */
+  private refs: unknown[] = [];
+  private readonly nodeNames: NodeId[] = [];
+  private readonly nodeNumbers = new Map<NodeId, number>();
+  private readonly built: TraceEvent[] = [];
+  private readonly keepsState: boolean;
+  private readonly keepsMessages: boolean;
 
-  constructor(readonly level: TraceLevel = 'all') {}
+  constructor(readonly level: TraceLevel = 'all') {
+    this.keepsState = level !== 'off';
+    this.keepsMessages = level === 'all';
+  }
+
+  /** Every recorded event, in order (built from the compact store on first read). */
+  get events(): TraceEvent[] {
+    const built = this.built;
+    for (let i = built.length; i < this.size; i++) built.push(this.build(i));
+    return built;
+  }
 
   /** Call `listener` on every event as it happens, whatever the trace level records. Returns an unsubscribe. */
   observe(listener: (event: TraceEvent) => void): () => void {
@@ -69,7 +117,7 @@ export class Trace {
    * skip() instead of building the event: the count moves on exactly as add() would move it.
    */
   get wantsMessages(): boolean {
-    return this.level === 'all' || this.listeners.length > 0;
+    return this.keepsMessages || this.listeners.length > 0;
   }
 
   /** Count an event that nobody records or observes. */
@@ -83,10 +131,73 @@ export class Trace {
       (event as { seq?: number }).seq = seq;
       for (const listener of this.listeners) listener(event as TraceEvent);
     }
-    if (this.level === 'off') return;
-    if (this.level === 'state' && messageKinds.has(event.kind)) return;
+    if (!this.keepsState) return;
+    if (!this.keepsMessages && messageKinds.has(event.kind)) return;
     (event as { seq?: number }).seq = seq;
-    this.events.push(event as TraceEvent);
+    const i = this.slot(Packed.Object, seq, event.t, event.node);
+    this.refs[i] = event;
+  }
+
+  // The frequent kinds, recorded without building an object (the same event as add() with these fields).
+
+  addApply(t: number, node: NodeId, index: number, term: number, command: Command): void {
+    if (this.listeners.length > 0) return this.add({ t, node, kind: 'apply', index, term, command });
+    const seq = this.count++;
+    if (!this.keepsState) return;
+    const i = this.slot(Packed.Apply, seq, t, node);
+    this.indexes[i] = index;
+    this.terms[i] = term;
+    this.refs[i] = command;
+  }
+
+  addCommit(t: number, node: NodeId, index: number, term: number): void {
+    if (this.listeners.length > 0) return this.add({ t, node, kind: 'commit', index, term });
+    const seq = this.count++;
+    if (!this.keepsState) return;
+    const i = this.slot(Packed.Commit, seq, t, node);
+    this.indexes[i] = index;
+    this.terms[i] = term;
+    this.refs[i] = undefined;
+  }
+
+  addAppend(t: number, node: NodeId, index: number, count: number, term: number): void {
+    if (this.listeners.length > 0) return this.add({ t, node, kind: 'append', index, count, term });
+    const seq = this.count++;
+    if (!this.keepsState) return;
+    const i = this.slot(Packed.Append, seq, t, node);
+    this.indexes[i] = index;
+    this.counts[i] = count;
+    this.terms[i] = term;
+    this.refs[i] = undefined;
+  }
+
+  addTruncate(t: number, node: NodeId, index: number): void {
+    if (this.listeners.length > 0) return this.add({ t, node, kind: 'truncate', index });
+    const seq = this.count++;
+    if (!this.keepsState) return;
+    const i = this.slot(Packed.Truncate, seq, t, node);
+    this.indexes[i] = index;
+    this.refs[i] = undefined;
+  }
+
+  /** `node` sends `message` to `to`. */
+  addSend(t: number, node: NodeId, to: NodeId, message: Message): void {
+    if (this.listeners.length > 0) return this.add({ t, node, kind: 'send', to, message });
+    const seq = this.count++;
+    if (!this.keepsMessages) return;
+    const i = this.slot(Packed.Send, seq, t, node);
+    this.peers[i] = this.numberOf(to);
+    this.refs[i] = message;
+  }
+
+  /** `node` receives `message` from `from`. */
+  addDeliver(t: number, node: NodeId, from: NodeId, message: Message): void {
+    if (this.listeners.length > 0) return this.add({ t, node, kind: 'deliver', from, message });
+    const seq = this.count++;
+    if (!this.keepsMessages) return;
+    const i = this.slot(Packed.Deliver, seq, t, node);
+    this.peers[i] = this.numberOf(from);
+    this.refs[i] = message;
   }
 
   filter<K extends TraceKind>(...kinds: K[]): Extract<TraceEvent, { kind: K }>[] {
@@ -114,6 +225,73 @@ export class Trace {
       return [seq, t, node, kind, peer ?? '', term ?? '', index ?? '', detail].map(csvField).join(',');
     });
     return [header, ...rows].join('\n') + '\n';
+  }
+
+  private numberOf(node: NodeId): number {
+    const names = this.nodeNames;
+    // A cluster has a handful of nodes whose ids are the same string objects every time: a scan beats a Map.
+    for (let i = 0; i < names.length && i < 8; i++) if (names[i] === node) return i;
+    let n = this.nodeNumbers.get(node);
+    if (n === undefined) {
+      n = this.nodeNames.length;
+      if (n > 0xffff) throw new RangeError('a trace records at most 65536 distinct node names');
+      this.nodeNames.push(node);
+      this.nodeNumbers.set(node, n);
+    }
+    return n;
+  }
+
+  /** Reserve the next row and fill the columns every event has. */
+  private slot(packed: Packed, seq: number, t: number, node: NodeId): number {
+    const i = this.size;
+    if (i === this.packed.length) this.grow();
+    this.packed[i] = packed;
+    this.seqs[i] = seq;
+    this.times[i] = t;
+    this.nodes[i] = this.numberOf(node);
+    this.size = i + 1;
+    return i;
+  }
+
+  /** The columns start empty (a trace at level 'off' never allocates them) and double as they fill. */
+  private grow(): void {
+    const n = Math.max(256, this.packed.length * 2);
+    const more = <A extends Uint8Array | Uint16Array | Float64Array>(a: A, make: new (n: number) => A): A => {
+      const b = new make(n);
+      b.set(a);
+      return b;
+    };
+    this.packed = more(this.packed, Uint8Array);
+    this.seqs = more(this.seqs, Float64Array);
+    this.times = more(this.times, Float64Array);
+    this.nodes = more(this.nodes, Uint16Array);
+    this.peers = more(this.peers, Uint16Array);
+    this.indexes = more(this.indexes, Float64Array);
+    this.terms = more(this.terms, Float64Array);
+    this.counts = more(this.counts, Float64Array);
+  }
+
+  /** Row i as the object add() would have stored (same fields, same order: seq last). */
+  private build(i: number): TraceEvent {
+    const t = this.times[i]!;
+    const node = this.nodeNames[this.nodes[i]!]!;
+    const seq = this.seqs[i]!;
+    switch (this.packed[i] as Packed) {
+      case Packed.Object:
+        return this.refs[i] as TraceEvent;
+      case Packed.Apply:
+        return { t, node, kind: 'apply', index: this.indexes[i]!, term: this.terms[i]!, command: this.refs[i] as Command, seq };
+      case Packed.Commit:
+        return { t, node, kind: 'commit', index: this.indexes[i]!, term: this.terms[i]!, seq };
+      case Packed.Append:
+        return { t, node, kind: 'append', index: this.indexes[i]!, count: this.counts[i]!, term: this.terms[i]!, seq };
+      case Packed.Truncate:
+        return { t, node, kind: 'truncate', index: this.indexes[i]!, seq };
+      case Packed.Send:
+        return { t, node, kind: 'send', to: this.nodeNames[this.peers[i]!]!, message: this.refs[i] as Message, seq };
+      case Packed.Deliver:
+        return { t, node, kind: 'deliver', from: this.nodeNames[this.peers[i]!]!, message: this.refs[i] as Message, seq };
+    }
   }
 }
 
