@@ -1,4 +1,5 @@
-import { isLibraryCode, type Handlers } from '../raft/context';
+import type { Handlers } from '../raft/context';
+import { isLibraryCode } from '../raft/library-code';
 import { createRaftNode, type CreateNode } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
 import type { ClusterOptions } from '../sim/cluster';

@@ -1,4 +1,5 @@
-import { markLibraryCode, type Handlers, type NodeContext } from '../raft/context';
+import type { Handlers, NodeContext } from '../raft/context';
+import { markLibraryCode } from '../raft/library-code';
 import { figure2Handlers } from '../raft/handlers';
 import { advanceCommitIndex, type RaftRules } from '../raft/rules';
 import type { AppendEntries, Message, NodeId } from '../raft/types';

@@ -1,4 +1,5 @@
-import { markLibraryCode, type Handlers, type NodeContext } from './context';
+import type { Handlers, NodeContext } from './context';
+import { markLibraryCode } from './library-code';
 import type { AppendEntries, AppendEntriesReply, Command, Message, NodeId, RequestVote, RequestVoteReply } from './types';
 
 /**

@@ -1,4 +1,4 @@
-import { markLibraryCode } from './context';
+import { markLibraryCode } from './library-code';
 import type { NodeId, RequestVote } from './types';
 
 /**
