@@ -1,7 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Committed, ConsensusNode, ProposeOptions } from '../api/consensus-node';
 import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError } from '../errors';
+import type { Handlers } from '../raft/context';
 import { RaftNode, type Timings } from '../raft/node';
+import type { RaftRules } from '../raft/rules';
 import { KeyValueStateMachine } from '../raft/state-machine';
 import { MemoryStorage, persistReady, type Storage } from '../raft/storage';
 import type { AppendEntries, Command, LogEntry, Message, NodeId, Ready, Role } from '../raft/types';
@@ -38,6 +40,10 @@ export interface RealNodeOptions {
   readonly maxEntriesPerAppend?: number;
   /** Source of the election timeouts' randomness (default Math.random). */
   readonly random?: () => number;
+  /** Replace some of Figure 2's handlers (a student's Raft: `--impl FILE`). */
+  readonly handlers?: Partial<Handlers>;
+  /** Replace some of Figure 2's small rules. */
+  readonly rules?: Partial<RaftRules>;
 }
 
 // The lab's shared errors (lib/errors.ts), so code catching them works on simulated and real nodes alike.
@@ -190,6 +196,8 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
           checkQuorum: options.checkQuorum ?? false,
           leaderNoop: options.leaderNoop ?? false,
           ...(options.maxEntriesPerAppend === undefined ? {} : { maxEntriesPerAppend: options.maxEntriesPerAppend }),
+          ...(options.handlers ? { handlers: options.handlers } : {}),
+          ...(options.rules ? { rules: options.rules } : {}),
         },
         persisted,
         performance.now(),
