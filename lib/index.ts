@@ -5,7 +5,11 @@ export type {
   AppendEntries, AppendEntriesReply, Command, CoreNote, HardState, LogEntry, Message, NodeId, Outbound,
   PersistentState, Ready, RequestVote, RequestVoteReply, Role,
 } from './raft/types';
-export { RaftNode, defaultTimings, type RaftOptions, type Timings, type ProposeOutcome } from './raft/node';
+export { RaftNode, createRaftNode, defaultTimings, type RaftOptions, type Timings, type ProposeOutcome, type RaftCore, type CreateNode } from './raft/node';
+export { HandlerError, handlerNames, type Handlers, type HandlerName, type NodeContext, type NodeConfig, type RaftLog } from './raft/context';
+export { figure2Handlers } from './raft/handlers';
+export * as handlers from './raft/handlers';
+export { MemoryLog } from './raft/log';
 export * as rules from './raft/rules';
 export { figure2Rules, type RaftRules, type LogView } from './raft/rules';
 export { MemoryStorage, persistReady, type Storage } from './raft/storage';
@@ -35,5 +39,4 @@ export { task2, task3, taskFileName, manualPollMs, type TaskIO, type TaskOptions
 export { runLabInSim, type SimLabOptions, type SimLabRun } from './lab/sim-lab';
 
 export * from './fuzz/index';
-export type { RaftBugs } from './raft/node';
 export type { ClusterBugs } from './sim/cluster';

@@ -136,27 +136,27 @@ describe('fuzz: randomized fault simulation', () => {
     });
   });
 
-  describe('bug hooks (off by default)', () => {
+  describe('bug-zoo handler replacements', () => {
     const entry = (term: number) => ({ term, command: { t: term } });
 
-    it('keepConflictingSuffix keeps the entries after an overwritten conflict', () => {
+    it('keep-conflicting-suffix keeps the entries after an overwritten conflict', () => {
       const persisted = { currentTerm: 1, votedFor: null, log: [entry(1), entry(1), entry(1)] };
       const message = { type: 'AppendEntries' as const, term: 2, leaderId: 'b', prevLogIndex: 1, prevLogTerm: 1, entries: [entry(2)], leaderCommit: 0 };
       const good = new RaftNode({ id: 'a', peers: ['b', 'c'], random: () => 0.5 }, persisted);
       good.step('b', message, 1);
       assert.deepEqual(good.log.map((e) => e.term), [1, 2]);
-      const bad = new RaftNode({ id: 'a', peers: ['b', 'c'], random: () => 0.5, bugs: { keepConflictingSuffix: true } }, persisted);
+      const bad = new RaftNode({ id: 'a', peers: ['b', 'c'], random: () => 0.5, handlers: zooVariant('keep-conflicting-suffix').handlers! }, persisted);
       bad.step('b', message, 1);
       assert.deepEqual(bad.log.map((e) => e.term), [1, 2, 1]);
     });
 
-    it('keepVoteOnNewTerm keeps the old vote when a higher term arrives', () => {
+    it('keep-vote-on-new-term keeps the old vote when a higher term arrives', () => {
       const request = { type: 'RequestVote' as const, term: 2, candidateId: 'c', lastLogIndex: 0, lastLogTerm: 0 };
       const persisted = { currentTerm: 1, votedFor: 'b', log: [] };
       const good = new RaftNode({ id: 'a', peers: ['b', 'c'], random: () => 0.5 }, persisted);
       good.step('c', request, 1);
       assert.equal(good.votedFor, 'c');
-      const bad = new RaftNode({ id: 'a', peers: ['b', 'c'], random: () => 0.5, bugs: { keepVoteOnNewTerm: true } }, persisted);
+      const bad = new RaftNode({ id: 'a', peers: ['b', 'c'], random: () => 0.5, handlers: zooVariant('keep-vote-on-new-term').handlers! }, persisted);
       const reply = bad.step('c', request, 1).messages[0]!.message;
       assert.equal(bad.currentTerm, 2);
       assert.equal(bad.votedFor, 'b');

@@ -1,3 +1,4 @@
+import type { Handlers } from '../raft/context';
 /**
  * Helpers of notebook 02 (log replication): the Figure 8 script on S1-S5, the scenarios the autograder runs on
  * the student's checkConsistency and advanceCommitIndex, and reading back the Task 3 files.
@@ -302,10 +303,10 @@ export function checkFigure8(rules: Partial<RaftRules>): string {
 export function runUnderNemesis(
   seed: number,
   rules?: Partial<RaftRules>,
-  options: { rounds?: number; bugs?: ClusterBugs } = {},
+  options: { rounds?: number; bugs?: ClusterBugs; handlers?: Partial<Handlers> } = {},
 ): { violation: InvariantViolation | null; cluster: Cluster } {
   const rounds = options.rounds ?? 200;
-  const cluster = new Cluster({ nodes: 5, seed, trace: 'state', ...(rules ? { rules } : {}), ...(options.bugs ? { bugs: options.bugs } : {}) });
+  const cluster = new Cluster({ nodes: 5, seed, trace: 'state', ...(rules ? { rules } : {}), ...(options.bugs ? { bugs: options.bugs } : {}), ...(options.handlers ? { handlers: options.handlers } : {}) });
   const nemesis = new Rng(seed + 1_000_003);
   let command = 0;
   try {

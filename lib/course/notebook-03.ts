@@ -1,3 +1,4 @@
+import type { Handlers } from '../raft/context';
 /**
  * Helpers of notebook 03 (experiments): the Figure 16 sweep at a size that runs in a notebook cell, the paper's
  * numbers beside ours, the partition, PreVote and CheckQuorum scenarios, and the bug zoo's search for a seed
@@ -157,6 +158,7 @@ export interface Bug {
   readonly name: string;
   readonly description: string;
   readonly rules?: Partial<RaftRules>;
+  readonly handlers?: Partial<Handlers>;
   readonly bugs?: ClusterBugs;
 }
 
@@ -184,7 +186,7 @@ export interface Catch {
  * catch. Null if no run failed.
  */
 export function huntBug(bug: Bug, options: { seeds?: number } = {}): Catch | null {
-  const extra = { ...(bug.bugs ? { bugs: bug.bugs } : {}) };
+  const extra = { ...(bug.bugs ? { bugs: bug.bugs } : {}), ...(bug.handlers ? { handlers: bug.handlers } : {}) };
   const ruleOptions = { ...(bug.rules ? { rules: bug.rules } : {}), ...extra };
   const seeds = options.seeds ?? 150;
   for (let seed = 1; seed <= seeds; seed++) {

@@ -18,6 +18,7 @@ export function runOptionsFor(options: SeedOptions): RunOptions {
   return {
     ...(options.trace ? { trace: options.trace } : {}),
     ...(v?.rules ? { rules: v.rules } : {}),
+    ...(v?.handlers ? { handlers: v.handlers } : {}),
     ...(v?.bugs ? { bugs: v.bugs } : {}),
   };
 }

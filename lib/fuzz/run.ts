@@ -1,3 +1,4 @@
+import type { Handlers } from '../raft/context';
 import type { RaftRules } from '../raft/rules';
 import type { Command, NodeId } from '../raft/types';
 import { Cluster, InvariantViolation, type ClusterBugs } from '../sim/cluster';
@@ -14,6 +15,7 @@ import { calmPhase, networkFor, type Fault, type Schedule } from './schedule';
 export interface RunOptions {
   /** Replace some of Figure 2's rules (the bug zoo). */
   readonly rules?: Partial<RaftRules>;
+  readonly handlers?: Partial<Handlers>;
   readonly bugs?: ClusterBugs;
   /** Default 'off' (fastest); 'all' to report or plot a failing seed. */
   readonly trace?: TraceLevel;
@@ -64,6 +66,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): RunRe
     leaderNoop: schedule.leaderNoop,
     trace: options.trace ?? 'off',
     ...(options.rules ? { rules: options.rules } : {}),
+    ...(options.handlers ? { handlers: options.handlers } : {}),
     ...(options.bugs ? { bugs: options.bugs } : {}),
   });
   const ids = cluster.ids;

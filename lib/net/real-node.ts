@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Committed, ConsensusNode, ProposeOptions } from '../api/consensus-node';
 import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError } from '../errors';
 import type { Handlers } from '../raft/context';
-import { RaftNode, type Timings } from '../raft/node';
+import { createRaftNode, type CreateNode, type RaftCore, type Timings } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
 import { KeyValueStateMachine } from '../raft/state-machine';
 import { MemoryStorage, persistReady, type Storage } from '../raft/storage';
@@ -40,10 +40,11 @@ export interface RealNodeOptions {
   readonly maxEntriesPerAppend?: number;
   /** Source of the election timeouts' randomness (default Math.random). */
   readonly random?: () => number;
-  /** Replace some of Figure 2's handlers (a student's Raft: `--impl FILE`). */
-  readonly handlers?: Partial<Handlers>;
-  /** Replace some of Figure 2's small rules. */
+  /** A student's (or any) replacements for Figure 2's rules and handlers: the lab's --impl. */
   readonly rules?: Partial<RaftRules>;
+  readonly handlers?: Partial<Handlers>;
+  /** Build the server (default: a RaftNode in this process). */
+  readonly createNode?: CreateNode;
 }
 
 // The lab's shared errors (lib/errors.ts), so code catching them works on simulated and real nodes alike.
@@ -102,7 +103,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   readonly files: RaftosFileNames | null;
   readonly maxDatagramBytes: number;
 
-  private readonly node: RaftNode;
+  private readonly node: RaftCore;
   private readonly transport: UdpTransport;
   private readonly storage: Storage;
   private readonly ownsStorage: boolean;
@@ -134,7 +135,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     peers: readonly NodeId[],
     storage: Storage,
     ownsStorage: boolean,
-    node: RaftNode,
+    node: RaftCore,
     transport: UdpTransport,
     maxDatagramBytes: number,
   ) {
@@ -186,7 +187,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
       // Not used to seed the state machine (entries are re-applied as the commit index is learnt, as in
       // raftos), but a corrupt .state_machine should stop the start like any other corrupt file.
       if (storage instanceof FileStorage) storage.loadStateMachine();
-      const node = new RaftNode(
+      const node = (options.createNode ?? createRaftNode)(
         {
           id: options.id,
           peers,
@@ -196,8 +197,8 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
           checkQuorum: options.checkQuorum ?? false,
           leaderNoop: options.leaderNoop ?? false,
           ...(options.maxEntriesPerAppend === undefined ? {} : { maxEntriesPerAppend: options.maxEntriesPerAppend }),
-          ...(options.handlers ? { handlers: options.handlers } : {}),
           ...(options.rules ? { rules: options.rules } : {}),
+          ...(options.handlers ? { handlers: options.handlers } : {}),
         },
         persisted,
         performance.now(),

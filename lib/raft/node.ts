@@ -1,20 +1,10 @@
+import { HandlerError, type Handlers, type HandlerName, type NodeConfig, type NodeContext } from './context';
+import { figure2Handlers } from './handlers';
+import { MemoryLog } from './log';
 import { figure2Rules, type LogView, type RaftRules } from './rules';
 import type {
-  AppendEntries,
-  AppendEntriesReply,
-  AppliedEntry,
-  Command,
-  CoreNote,
-  HardState,
-  LogEntry,
-  Message,
-  NodeId,
-  Outbound,
-  PersistentState,
-  Ready,
-  RequestVote,
-  RequestVoteReply,
-  Role,
+  AppliedEntry, Command, CoreNote, HardState, LogEntry, Message, NodeId, Outbound, PersistentState, Ready, RequestVote,
+  RequestVoteReply, Role,
 } from './types';
 
 export interface Timings {
@@ -25,19 +15,8 @@ export interface Timings {
 
 export const defaultTimings: Timings = { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 50 };
 
-/**
- * Known-broken behaviours for the bug zoo: a teaching aid, every one off by default. The fuzzer shows how a
- * random fault schedule exposes each (see lib/fuzz/zoo.ts); no real deployment should turn one on.
- */
-export interface RaftBugs {
-  /** Keep votedFor when adopting a higher term (Figure 2: currentTerm = T and votedFor = null). */
-  readonly keepVoteOnNewTerm?: boolean;
-  /**
-   * AppendEntries receiver rule 3 broken: a conflicting entry is overwritten in place and the entries after it
-   * are kept, instead of deleting the existing entry and all that follow it.
-   */
-  readonly keepConflictingSuffix?: boolean;
-}
+/** The default largest number of entries in one AppendEntries. */
+export const defaultMaxEntriesPerAppend = 64;
 
 export interface RaftOptions extends Partial<Timings> {
   readonly id: NodeId;
@@ -52,52 +31,76 @@ export interface RaftOptions extends Partial<Timings> {
   /** §8: a new leader appends an empty entry so earlier-term entries commit without waiting for a client. */
   readonly leaderNoop?: boolean;
   readonly maxEntriesPerAppend?: number;
+  /** Replacements for Figure 2's small rules (a student's, or a bug-zoo variant's). */
   readonly rules?: Partial<RaftRules>;
-  /** Bug zoo only (off by default): see RaftBugs. */
-  readonly bugs?: RaftBugs;
+  /** Replacements for any of Figure 2's handlers; the others are the reference ones (lib/raft/handlers.ts). */
+  readonly handlers?: Partial<Handlers>;
 }
 
 export type ProposeOutcome =
   | { readonly accepted: true; readonly index: number; readonly term: number; readonly ready: Ready }
   | { readonly accepted: false; readonly leaderId: NodeId | null; readonly ready: Ready };
 
+/** What a driver (the simulator, the real node) needs of a Raft server: RaftNode, or one run elsewhere. */
+export interface RaftCore {
+  readonly id: NodeId;
+  readonly peers: readonly NodeId[];
+  readonly role: Role;
+  readonly currentTerm: number;
+  readonly votedFor: NodeId | null;
+  readonly leaderId: NodeId | null;
+  readonly commitIndex: number;
+  readonly lastApplied: number;
+  readonly lastIndex: number;
+  readonly log: readonly LogEntry[];
+  nextIndexOf(peer: NodeId): number | undefined;
+  matchIndexOf(peer: NodeId): number | undefined;
+  nextDeadline(): number;
+  tick(now: number): Ready;
+  step(from: NodeId, message: Message, now: number): Ready;
+  propose(command: Command, now: number): ProposeOutcome;
+  campaign(now: number): Ready;
+}
+
+/** Builds the server a driver runs: `new RaftNode(...)` by default, a student's isolated one in the course. */
+export type CreateNode = (options: RaftOptions, persisted: PersistentState, now: number) => RaftCore;
+
+export const createRaftNode: CreateNode = (options, persisted, now) => new RaftNode(options, persisted, now);
+
 const emptyState: PersistentState = { currentTerm: 0, votedFor: null, log: [] };
+
+/** Which state each handler may change (beyond what the other handlers it calls change). */
+const mayChange: Record<HandlerName, { term: boolean; vote: boolean; log: boolean }> = {
+  onElectionTimeout: { term: true, vote: true, log: true }, // a one-server cluster's new leader may append a no-op
+  onRequestVote: { term: false, vote: true, log: false },
+  onRequestVoteReply: { term: false, vote: false, log: true }, // a new leader's no-op entry
+  onHeartbeatTimeout: { term: false, vote: false, log: false },
+  sendAppendEntries: { term: false, vote: false, log: false },
+  onAppendEntries: { term: false, vote: false, log: true },
+  onAppendEntriesReply: { term: false, vote: false, log: false },
+  advanceCommitIndex: { term: false, vote: false, log: false },
+  applyCommitted: { term: false, vote: false, log: false },
+  onHigherTerm: { term: true, vote: true, log: false },
+  onPropose: { term: false, vote: false, log: true },
+};
+
+const persistenceRule = 'Figure 2: persistent state (currentTerm, votedFor, log[]) is updated on stable storage before responding to RPCs';
 
 /**
  * One Raft server as a pure state machine (etcd's Step/Tick/Ready shape): no clock, socket, file or
- * Math.random inside. Every call takes the current time and returns a Ready that says what to persist,
- * what to send, and what to apply. Read it against Figure 2 of the paper.
+ * Math.random inside. Every call takes the current time and returns a Ready that says what to persist, what to
+ * send and what to apply. The server's behaviour is Figure 2's handlers (lib/raft/handlers.ts, or
+ * replacements) over a NodeContext; this class routes events to them by role, keeps the timers, and checks that
+ * every handler keeps the contract.
  */
-export class RaftNode {
+export class RaftNode implements RaftCore {
   readonly id: NodeId;
   readonly peers: readonly NodeId[];
   readonly timings: Timings;
   readonly rules: Readonly<RaftRules>;
+  readonly handlers: Readonly<Handlers>;
   private readonly options: RaftOptions;
-  private readonly maxBatch: number;
-
-  // Persistent state on all servers.
-  private term: number;
-  private vote: NodeId | null;
-  private readonly entries: LogEntry[];
-
-  // Volatile state on all servers.
-  private commit = 0;
-  private applied = 0;
-  private currentRole: Role = 'follower';
-  private knownLeader: NodeId | null = null;
-
-  // Volatile state on leaders, and the votes of a (pre)candidate.
-  private readonly nextIndex = new Map<NodeId, number>();
-  private readonly matchIndex = new Map<NodeId, number>();
-  private readonly votes = new Set<NodeId>();
-  private readonly activePeers = new Set<NodeId>();
-  /**
-   * Per peer, the nextIndex of the retry sent after its last refusal, until the next heartbeat. Refusals that
-   * would not move nextIndex below it are of messages sent before the retry (reordered pipelined
-   * AppendEntries): the retry already covers them, so they are not answered with another full resend.
-   */
-  private readonly retryFrom = new Map<NodeId, number>();
+  private readonly ctx: NodeState;
 
   // Timers, as absolute deadlines on the caller's clock.
   private now: number;
@@ -105,19 +108,13 @@ export class RaftNode {
   private heartbeatDeadline = Infinity;
   private quorumDeadline = Infinity;
   private lastLeaderContact = -Infinity;
-
-  // The Ready being built by the current call.
-  private hardStateDirty = false;
-  private logDirtyFrom = Infinity;
-  private outbox: Outbound[] = [];
-  private notes: CoreNote[] = [];
-
-  readonly logView: LogView;
+  /** Peers that answered this leader since the last CheckQuorum round. */
+  private readonly activePeers = new Set<NodeId>();
 
   constructor(options: RaftOptions, persisted: PersistentState = emptyState, now = 0) {
     this.options = options;
     this.id = options.id;
-    this.peers = options.peers.filter((p) => p !== options.id);
+    this.peers = Object.freeze(options.peers.filter((p) => p !== options.id));
     this.timings = {
       electionTimeout: options.electionTimeout ?? defaultTimings.electionTimeout,
       heartbeatInterval: options.heartbeatInterval ?? defaultTimings.heartbeatInterval,
@@ -126,45 +123,42 @@ export class RaftNode {
       throw new RangeError(`electionTimeout must satisfy 0 < min <= max, got ${JSON.stringify(this.timings.electionTimeout)}`);
     }
     if (!(this.timings.heartbeatInterval > 0)) throw new RangeError('heartbeatInterval must be positive');
-    this.rules = { ...figure2Rules, ...options.rules };
-    this.maxBatch = options.maxEntriesPerAppend ?? 64;
-    this.term = persisted.currentTerm;
-    this.vote = persisted.votedFor;
-    this.entries = [...persisted.log];
+    this.rules = Object.freeze({ ...figure2Rules, ...options.rules });
+    this.handlers = Object.freeze({ ...figure2Handlers, ...options.handlers });
+    for (const [name, h] of Object.entries(this.handlers)) {
+      if (typeof h !== 'function') throw new TypeError(`handler ${name} must be a function, got ${typeof h}`);
+    }
     this.now = now;
-    const entries = this.entries;
-    this.logView = {
-      get lastIndex() {
-        return entries.length;
-      },
-      termAt(index: number) {
-        if (index === 0) return 0;
-        if (index < 0 || index > entries.length) return undefined;
-        return entries[index - 1]!.term;
-      },
-    };
+    const config: NodeConfig = Object.freeze({
+      maxEntriesPerAppend: options.maxEntriesPerAppend ?? defaultMaxEntriesPerAppend,
+      preVote: options.preVote ?? false,
+      checkQuorum: options.checkQuorum ?? false,
+      leaderNoop: options.leaderNoop ?? false,
+    });
+    this.ctx = new NodeState(this, persisted, config);
     this.resetElectionTimer();
   }
 
   // ---- What a reader may ask ----
-  get role(): Role { return this.currentRole; }
-  get currentTerm(): number { return this.term; }
-  get votedFor(): NodeId | null { return this.vote; }
-  get leaderId(): NodeId | null { return this.knownLeader; }
-  get commitIndex(): number { return this.commit; }
-  get lastApplied(): number { return this.applied; }
-  get lastIndex(): number { return this.entries.length; }
-  get log(): readonly LogEntry[] { return this.entries; }
-  get hardState(): HardState { return { currentTerm: this.term, votedFor: this.vote }; }
+  get role(): Role { return this.ctx.role; }
+  get currentTerm(): number { return this.ctx.currentTerm; }
+  get votedFor(): NodeId | null { return this.ctx.votedFor; }
+  get leaderId(): NodeId | null { return this.ctx.leaderId; }
+  get commitIndex(): number { return this.ctx.commitIndex; }
+  get lastApplied(): number { return this.ctx.appliedUpTo; }
+  get lastIndex(): number { return this.ctx.log.lastIndex; }
+  get log(): readonly LogEntry[] { return this.ctx.log.all; }
+  get logView(): LogView { return this.ctx.log; }
+  get hardState(): HardState { return { currentTerm: this.ctx.currentTerm, votedFor: this.ctx.votedFor }; }
   get clusterSize(): number { return this.peers.length + 1; }
-  get votesReceived(): ReadonlySet<NodeId> { return this.votes; }
-  nextIndexOf(peer: NodeId): number | undefined { return this.nextIndex.get(peer); }
-  matchIndexOf(peer: NodeId): number | undefined { return this.matchIndex.get(peer); }
-  termAt(index: number): number | undefined { return this.logView.termAt(index); }
+  get votesReceived(): ReadonlySet<NodeId> { return this.ctx.votes; }
+  nextIndexOf(peer: NodeId): number | undefined { return this.ctx.nextIndex.get(peer); }
+  matchIndexOf(peer: NodeId): number | undefined { return this.ctx.matchIndex.get(peer); }
+  termAt(index: number): number | undefined { return this.ctx.log.termAt(index); }
 
   /** The earliest time at which tick() has something to do. */
   nextDeadline(): number {
-    if (this.currentRole === 'leader') {
+    if (this.ctx.role === 'leader') {
       return this.options.checkQuorum ? Math.min(this.heartbeatDeadline, this.quorumDeadline) : this.heartbeatDeadline;
     }
     return this.electionDeadline;
@@ -174,70 +168,78 @@ export class RaftNode {
 
   /** Time has advanced to `now`: fire whichever timers are due. */
   tick(now: number): Ready {
-    this.now = now;
-    if (this.currentRole === 'leader') {
-      if (now >= this.heartbeatDeadline) this.broadcastAppendEntries();
+    this.begin(now, 'the timers', null);
+    if (this.ctx.role === 'leader') {
+      if (now >= this.heartbeatDeadline) {
+        this.heartbeatDeadline = now + this.timings.heartbeatInterval;
+        this.invoke('onHeartbeatTimeout', 'the heartbeat timer', () => this.handlers.onHeartbeatTimeout(this.ctx));
+      }
       if (this.options.checkQuorum && now >= this.quorumDeadline) this.checkQuorum();
     } else if (now >= this.electionDeadline) {
-      this.notes.push({ kind: 'timeout', role: this.currentRole, term: this.term });
-      this.startElection();
+      this.ctx.note({ kind: 'timeout', role: this.ctx.role, term: this.ctx.currentTerm });
+      if (this.options.preVote) this.startPreVote();
+      else this.invoke('onElectionTimeout', 'the election timer', () => this.handlers.onElectionTimeout(this.ctx));
     }
-    return this.finish();
+    return this.takeReady();
   }
 
   /** Start an election now, as if the election timer had fired (skips PreVote, like a leadership transfer). */
   campaign(now: number): Ready {
-    this.now = now;
-    if (this.currentRole !== 'leader') {
-      this.notes.push({ kind: 'timeout', role: this.currentRole, term: this.term });
-      this.becomeCandidate();
+    this.begin(now, 'a campaign request', null);
+    if (this.ctx.role !== 'leader') {
+      this.ctx.note({ kind: 'timeout', role: this.ctx.role, term: this.ctx.currentTerm });
+      this.invoke('onElectionTimeout', 'a campaign request', () => this.handlers.onElectionTimeout(this.ctx));
     }
-    return this.finish();
+    return this.takeReady();
   }
 
   step(from: NodeId, message: Message, now: number): Ready {
-    this.now = now;
-    if (message.term > this.term && this.adoptsTermOf(message)) {
-      this.becomeFollower(message.term, `saw term ${message.term} from ${from}`, message.type === 'AppendEntries' ? from : null);
+    const event = `${message.type} from ${from} (term ${message.term})`;
+    this.begin(now, event, from, message);
+    const ctx = this.ctx;
+    if (message.term > ctx.currentTerm && this.adoptsTermOf(message)) {
+      this.invoke('onHigherTerm', event, () => this.handlers.onHigherTerm(ctx, message.term, from, message));
     }
     switch (message.type) {
       case 'RequestVote':
+        if (message.preVote) this.answerPreVote(from, message);
         // A vote request with a higher term that we did not adopt arrived during a leader's lease (CheckQuorum).
-        if (!message.preVote && message.term > this.term) break;
-        this.onRequestVote(from, message);
+        else if (message.term <= ctx.currentTerm) this.invoke('onRequestVote', event, () => this.handlers.onRequestVote(ctx, from, message));
         break;
       case 'RequestVoteReply':
-        this.onRequestVoteReply(from, message);
+        if (message.preVote) this.countPreVote(from, message);
+        else if (ctx.role === 'candidate') this.invoke('onRequestVoteReply', event, () => this.handlers.onRequestVoteReply(ctx, from, message));
         break;
       case 'AppendEntries':
-        this.onAppendEntries(from, message);
+        this.invoke('onAppendEntries', event, () => this.handlers.onAppendEntries(ctx, from, message));
+        if (message.term === ctx.currentTerm) this.lastLeaderContact = now;
         break;
       case 'AppendEntriesReply':
-        this.onAppendEntriesReply(from, message);
+        if (ctx.role !== 'leader') break;
+        if (message.term === ctx.currentTerm && ctx.nextIndex.has(from)) this.activePeers.add(from);
+        this.invoke('onAppendEntriesReply', event, () => this.handlers.onAppendEntriesReply(ctx, from, message));
         break;
       default: {
         const unknown: never = message;
         throw new TypeError(`unknown message type ${JSON.stringify((unknown as { type?: unknown }).type)}`);
       }
     }
-    return this.finish();
+    return this.takeReady();
   }
 
   /** A client asks the leader to replicate `command`. Followers refuse and name the leader they know. */
   propose(command: Command, now: number): ProposeOutcome {
-    this.now = now;
-    if (this.currentRole !== 'leader') {
-      return { accepted: false, leaderId: this.knownLeader, ready: this.finish() };
+    this.begin(now, 'a client proposal', null);
+    if (this.ctx.role !== 'leader') return { accepted: false, leaderId: this.ctx.leaderId, ready: this.takeReady() };
+    const before = this.ctx.log.lastIndex;
+    const index = this.invoke('onPropose', 'a client proposal', () => this.handlers.onPropose(this.ctx, command));
+    if (index !== before + 1 || this.ctx.log.termAt(index) !== this.ctx.currentTerm) {
+      throw this.contractError('onPropose', 'a client proposal', 'Figure 2: a leader appends the command to its log as a new entry of its current term', `returned ${JSON.stringify(index)}, but the new entry should be at index ${before + 1} with term ${this.ctx.currentTerm}`);
     }
-    const index = this.appendToOwnLog(command);
-    for (const peer of this.peers) {
-      if (this.nextIndex.get(peer) === index) this.sendAppendEntries(peer);
-    }
-    this.advanceCommitIndex();
-    return { accepted: true, index, term: this.term, ready: this.finish() };
+    return { accepted: true, index, term: this.ctx.currentTerm, ready: this.takeReady() };
   }
 
-  // ---- Elections ----
+  // ---- Beyond Figure 2: PreVote and CheckQuorum (dissertation §9.6, §6.2), kept in the driver ----
 
   private adoptsTermOf(message: Message): boolean {
     if (message.type === 'RequestVote') {
@@ -250,285 +252,368 @@ export class RaftNode {
 
   /** True while this node has reason to believe a leader is alive (it is one, or heard one recently). */
   private inLeaderLease(): boolean {
-    if (this.currentRole === 'leader') return true;
-    return this.knownLeader !== null && this.now - this.lastLeaderContact < this.timings.electionTimeout.min;
+    if (this.ctx.role === 'leader') return true;
+    return this.ctx.leaderId !== null && this.now - this.lastLeaderContact < this.timings.electionTimeout.min;
   }
 
-  private startElection(): void {
-    if (this.options.preVote) this.becomePreCandidate();
-    else this.becomeCandidate();
-  }
-
-  private becomePreCandidate(): void {
-    this.setRole('precandidate', `election timeout, pre-vote for term ${this.term + 1}`);
-    this.knownLeader = null;
-    this.votes.clear();
-    this.votes.add(this.id);
+  private startPreVote(): void {
+    const ctx = this.ctx;
+    ctx.becomePreCandidate();
+    ctx.votes.add(this.id);
     this.resetElectionTimer();
-    if (this.hasMajority(this.votes.size)) return this.becomeCandidate();
-    this.requestVotes(this.term + 1, true);
-  }
-
-  private becomeCandidate(): void {
-    this.term += 1;
-    this.vote = this.id;
-    this.hardStateDirty = true;
-    this.notes.push({ kind: 'term', term: this.term, from: null });
-    this.setRole('candidate', `starts election for term ${this.term}`);
-    this.knownLeader = null;
-    this.votes.clear();
-    this.votes.add(this.id);
-    this.resetElectionTimer();
-    if (this.hasMajority(this.votes.size)) return this.becomeLeader();
-    this.requestVotes(this.term, false);
-  }
-
-  private requestVotes(term: number, preVote: boolean): void {
-    const lastLogIndex = this.entries.length;
-    const lastLogTerm = this.logView.termAt(lastLogIndex)!;
+    if (ctx.votes.size * 2 > this.clusterSize) return this.preVoteWon();
     for (const peer of this.peers) {
-      const message: RequestVote = preVote
-        ? { type: 'RequestVote', term, candidateId: this.id, lastLogIndex, lastLogTerm, preVote: true }
-        : { type: 'RequestVote', term, candidateId: this.id, lastLogIndex, lastLogTerm };
-      this.outbox.push({ to: peer, message });
+      ctx.send(peer, { type: 'RequestVote', term: ctx.currentTerm + 1, candidateId: this.id, lastLogIndex: ctx.log.lastIndex, lastLogTerm: ctx.log.lastTerm, preVote: true });
     }
   }
 
-  private onRequestVote(from: NodeId, request: RequestVote): void {
-    const mine = { lastLogIndex: this.entries.length, lastLogTerm: this.logView.termAt(this.entries.length)! };
+  private answerPreVote(from: NodeId, request: RequestVote): void {
+    const ctx = this.ctx;
     const upToDate = this.rules.logIsUpToDate(
       { lastLogIndex: request.lastLogIndex, lastLogTerm: request.lastLogTerm },
-      mine,
+      { lastLogIndex: ctx.log.lastIndex, lastLogTerm: ctx.log.lastTerm },
     );
-    if (request.preVote) {
-      const granted = request.term > this.term && upToDate && !this.inLeaderLease();
-      this.notes.push({ kind: 'vote', candidate: request.candidateId, term: request.term, granted, preVote: true });
-      this.reply(from, { type: 'RequestVoteReply', term: granted ? request.term : this.term, voteGranted: granted, preVote: true });
-      return;
-    }
-    const granted = this.rules.grantVote({
-      currentTerm: this.term,
-      votedFor: this.vote,
-      request,
-      candidateLogUpToDate: upToDate,
-    });
-    if (granted) {
-      if (this.vote !== request.candidateId) {
-        this.vote = request.candidateId;
-        this.hardStateDirty = true;
-      }
-      this.resetElectionTimer();
-    }
-    this.notes.push({ kind: 'vote', candidate: request.candidateId, term: request.term, granted, preVote: false });
-    this.reply(from, { type: 'RequestVoteReply', term: this.term, voteGranted: granted });
+    const granted = request.term > ctx.currentTerm && upToDate && !this.inLeaderLease();
+    ctx.note({ kind: 'vote', candidate: request.candidateId, term: request.term, granted, preVote: true });
+    ctx.send(from, { type: 'RequestVoteReply', term: granted ? request.term : ctx.currentTerm, voteGranted: granted, preVote: true });
   }
 
-  private onRequestVoteReply(from: NodeId, reply: RequestVoteReply): void {
-    if (!reply.voteGranted) return;
-    if (reply.preVote) {
-      if (this.currentRole !== 'precandidate' || reply.term !== this.term + 1) return;
-      this.votes.add(from);
-      if (this.hasMajority(this.votes.size)) this.becomeCandidate();
-      return;
-    }
-    if (this.currentRole !== 'candidate' || reply.term !== this.term) return;
-    this.votes.add(from);
-    if (this.hasMajority(this.votes.size)) this.becomeLeader();
+  private countPreVote(from: NodeId, reply: RequestVoteReply): void {
+    const ctx = this.ctx;
+    if (!reply.voteGranted || ctx.role !== 'precandidate' || reply.term !== ctx.currentTerm + 1) return;
+    ctx.votes.add(from);
+    if (ctx.votes.size * 2 > this.clusterSize) this.preVoteWon();
   }
 
-  private becomeLeader(): void {
-    this.setRole('leader', `won the election for term ${this.term} with ${this.votes.size} votes`);
-    this.knownLeader = this.id;
-    this.votes.clear();
+  private preVoteWon(): void {
+    this.invoke('onElectionTimeout', 'a won pre-vote', () => this.handlers.onElectionTimeout(this.ctx));
+  }
+
+  private checkQuorum(): void {
+    if ((this.activePeers.size + 1) * 2 <= this.clusterSize) {
+      this.ctx.becomeFollower(`heard from no majority for ${this.timings.electionTimeout.max} ms (CheckQuorum)`);
+      this.ctx.leaderId = null;
+      return;
+    }
     this.activePeers.clear();
-    for (const peer of this.peers) {
-      this.nextIndex.set(peer, this.entries.length + 1);
-      this.matchIndex.set(peer, 0);
-    }
     this.quorumDeadline = this.now + this.timings.electionTimeout.max;
-    if (this.options.leaderNoop) this.appendToOwnLog(null);
-    this.broadcastAppendEntries();
-    this.advanceCommitIndex();
   }
 
-  private becomeFollower(term: number, reason: string, leader: NodeId | null): void {
-    if (term > this.term) {
-      this.term = term;
-      if (!this.options.bugs?.keepVoteOnNewTerm) this.vote = null;
-      this.hardStateDirty = true;
-      this.notes.push({ kind: 'term', term, from: leader });
-    }
-    this.knownLeader = leader;
-    if (this.currentRole !== 'follower') {
-      const wasLeader = this.currentRole === 'leader';
-      this.setRole('follower', reason);
-      this.votes.clear();
-      this.nextIndex.clear();
-      this.matchIndex.clear();
+  // ---- What NodeState asks of the driver ----
+
+  /** @internal */
+  resetElectionTimer(): void {
+    const { min, max } = this.timings.electionTimeout;
+    this.electionDeadline = this.now + this.rules.electionTimeout(min, max, this.options.random);
+  }
+
+  /** @internal */
+  roleChanged(from: Role, to: Role): void {
+    if (to === 'leader') {
+      this.activePeers.clear();
+      this.quorumDeadline = this.now + this.timings.electionTimeout.max;
+      this.heartbeatDeadline = this.now + this.timings.heartbeatInterval;
+    } else if (from === 'leader') {
       this.heartbeatDeadline = Infinity;
       this.quorumDeadline = Infinity;
       // A (pre)candidate's election timer keeps running (Figure 2 resets it only on hearing from a leader or
       // granting a vote); a leader had none, so it starts one.
-      if (wasLeader) this.resetElectionTimer();
+      this.resetElectionTimer();
     }
   }
 
-  private checkQuorum(): void {
-    if (!this.hasMajority(this.activePeers.size + 1)) {
-      this.becomeFollower(this.term, `heard from no majority for ${this.timings.electionTimeout.max} ms (CheckQuorum)`, null);
-      return;
+  /** @internal Run one handler, turning whatever it throws into a HandlerError that names it and the event. */
+  invoke<T>(name: HandlerName, event: string, run: () => T): T {
+    const ctx = this.ctx;
+    const before = { term: ctx.currentTerm, vote: ctx.votedFor, logVersion: ctx.log.version };
+    const outer = ctx.handler;
+    ctx.handler = name;
+    let result: T;
+    try {
+      result = run();
+    } catch (error) {
+      if (error instanceof HandlerError) throw error;
+      throw this.contractError(name, event, 'a handler returns normally: it must not throw', `threw ${describeError(error)}`);
+    } finally {
+      ctx.handler = outer;
     }
-    this.activePeers.clear();
-    this.quorumDeadline = this.now + this.timings.electionTimeout.max;
-  }
-
-  // ---- Log replication ----
-
-  private appendToOwnLog(command: Command): number {
-    this.entries.push({ term: this.term, command });
-    const index = this.entries.length;
-    this.markLogDirty(index);
-    return index;
-  }
-
-  private broadcastAppendEntries(): void {
-    this.retryFrom.clear(); // a lost retry is retried once per heartbeat
-    for (const peer of this.peers) this.sendAppendEntries(peer);
-    this.heartbeatDeadline = this.now + this.timings.heartbeatInterval;
-  }
-
-  /**
-   * Send the peer everything from its nextIndex (up to a batch), or an empty heartbeat.
-   * nextIndex moves past what was sent at once (pipelining); a refusal's hint moves it back.
-   */
-  private sendAppendEntries(peer: NodeId): void {
-    const next = this.nextIndex.get(peer) ?? this.entries.length + 1;
-    const prevLogIndex = next - 1;
-    const end = Math.min(this.entries.length, prevLogIndex + this.maxBatch);
-    const entries = end > prevLogIndex ? this.entries.slice(prevLogIndex, end) : [];
-    const message: AppendEntries = {
-      type: 'AppendEntries',
-      term: this.term,
-      leaderId: this.id,
-      prevLogIndex,
-      prevLogTerm: this.logView.termAt(prevLogIndex)!,
-      entries,
-      leaderCommit: this.commit,
-    };
-    this.outbox.push({ to: peer, message });
-    if (entries.length > 0) this.nextIndex.set(peer, end + 1);
-  }
-
-  private onAppendEntries(from: NodeId, request: AppendEntries): void {
-    if (request.term < this.term) {
-      this.reply(from, { type: 'AppendEntriesReply', term: this.term, success: false, matchIndex: 0 });
-      return;
+    if (ctx.violation) {
+      const v = ctx.violation;
+      ctx.violation = null;
+      throw this.contractError(v.handler, event, v.rule, v.detail);
     }
-    if (this.currentRole !== 'follower') {
-      this.becomeFollower(this.term, `heard from leader ${request.leaderId} of term ${request.term}`, request.leaderId);
-    }
-    this.knownLeader = request.leaderId;
-    this.lastLeaderContact = this.now;
-    this.resetElectionTimer();
-
-    const check = this.rules.checkConsistency(this.logView, request.prevLogIndex, request.prevLogTerm);
-    if (!check.ok) {
-      this.reply(from, {
-        type: 'AppendEntriesReply',
-        term: this.term,
-        success: false,
-        matchIndex: 0,
-        conflictIndex: check.conflictIndex,
-        ...(check.conflictTerm === undefined ? {} : { conflictTerm: check.conflictTerm }),
-      });
-      return;
-    }
-    // Receiver rules 3 and 4: skip entries already present, cut the log at the first conflict, append the rest.
-    const entries = request.entries;
-    let i = 0;
-    for (; i < entries.length; i++) {
-      const index = request.prevLogIndex + 1 + i;
-      if (index > this.entries.length) break;
-      if (this.entries[index - 1]!.term !== entries[i]!.term) {
-        if (this.options.bugs?.keepConflictingSuffix) {
-          this.entries[index - 1] = entries[i]!;
-          this.markLogDirty(index);
-          continue;
-        }
-        this.entries.length = index - 1;
-        this.markLogDirty(index);
-        break;
+    if (outer === null) {
+      const allowed = mayChange[name];
+      if (!allowed.term && ctx.currentTerm !== before.term) {
+        throw this.contractError(name, event, 'only a new election (onElectionTimeout) or a higher term (onHigherTerm) changes currentTerm', `changed currentTerm from ${before.term} to ${ctx.currentTerm}`);
+      }
+      if (!allowed.vote && ctx.votedFor !== before.vote) {
+        throw this.contractError(name, event, 'votedFor changes only when voting (onRequestVote, onElectionTimeout) or on a new term (onHigherTerm)', `changed votedFor from ${String(before.vote)} to ${String(ctx.votedFor)}`);
+      }
+      if (!allowed.log && ctx.log.version !== before.logVersion) {
+        throw this.contractError(name, event, 'only onAppendEntries, onPropose and a new leader change the log', `changed the log (it now ends at index ${ctx.log.lastIndex})`);
       }
     }
-    if (i < entries.length) {
-      this.markLogDirty(this.entries.length + 1);
-      for (; i < entries.length; i++) this.entries.push(entries[i]!);
-    }
-    const lastNewIndex = request.prevLogIndex + entries.length;
-    if (request.leaderCommit > this.commit) this.setCommitIndex(Math.min(request.leaderCommit, lastNewIndex));
-    this.reply(from, { type: 'AppendEntriesReply', term: this.term, success: true, matchIndex: lastNewIndex });
+    return result;
   }
 
-  private onAppendEntriesReply(from: NodeId, reply: AppendEntriesReply): void {
-    if (this.currentRole !== 'leader' || reply.term !== this.term || !this.nextIndex.has(from)) return;
-    this.activePeers.add(from);
-    const match = this.matchIndex.get(from)!;
-    if (reply.success) {
-      const claimed = Math.min(reply.matchIndex, this.entries.length); // a faulty peer cannot push us past our log
-      if (claimed > match) {
-        this.matchIndex.set(from, claimed);
-        if (this.nextIndex.get(from)! <= claimed) this.nextIndex.set(from, claimed + 1);
-        this.advanceCommitIndex();
-      }
-      if (this.nextIndex.get(from)! <= this.entries.length && this.matchIndex.get(from)! + 1 === this.nextIndex.get(from)) {
-        this.sendAppendEntries(from);
-      }
-      return;
-    }
-    let next = reply.conflictIndex ?? this.nextIndex.get(from)! - 1;
-    if (reply.conflictTerm !== undefined) {
-      const last = this.lastIndexOfTerm(reply.conflictTerm);
-      if (last > 0) next = last + 1;
-    }
-    next = Math.max(match + 1, Math.min(next, this.entries.length + 1));
-    const retry = this.retryFrom.get(from);
-    if (retry !== undefined && next >= retry) return;
-    this.retryFrom.set(from, next);
-    this.nextIndex.set(from, next);
-    this.sendAppendEntries(from);
-  }
-
-  private lastIndexOfTerm(term: number): number {
-    for (let i = this.entries.length; i >= 1; i--) {
-      const t = this.entries[i - 1]!.term;
-      if (t === term) return i;
-      if (t < term) return 0;
-    }
-    return 0;
-  }
-
-  private advanceCommitIndex(): void {
-    const matchIndexes = [this.entries.length];
-    for (const peer of this.peers) matchIndexes.push(this.matchIndex.get(peer) ?? 0);
-    const next = this.rules.advanceCommitIndex({
-      matchIndexes,
-      currentTerm: this.term,
-      commitIndex: this.commit,
-      log: this.logView,
-    });
-    if (next > this.commit) this.setCommitIndex(Math.min(next, this.entries.length));
-  }
-
-  private setCommitIndex(index: number): void {
-    if (index <= this.commit) return;
-    this.commit = index;
-    this.notes.push({ kind: 'commit', commitIndex: index, term: this.term });
+  /** @internal */
+  contractError(handler: string, event: string, rule: string, detail: string): HandlerError {
+    return new HandlerError(handler, event, rule, detail, this.id);
   }
 
   // ---- Plumbing ----
 
-  private hasMajority(count: number): boolean {
-    return count * 2 > this.clusterSize;
+  private begin(now: number, event: string, from: NodeId | null, message?: Message): void {
+    this.now = now;
+    this.ctx.beginEvent(event, from, message);
+  }
+
+  /** Apply what is committed (Figure 2: all servers), then hand out everything this call decided. */
+  private takeReady(): Ready {
+    const ctx = this.ctx;
+    if (ctx.commitIndex > ctx.appliedUpTo) {
+      this.invoke('applyCommitted', ctx.event, () => this.handlers.applyCommitted(ctx));
+    }
+    return ctx.takeReady();
+  }
+}
+
+/**
+ * The NodeContext a RaftNode's handlers work on: Figure 2's state, and the actions, each checked against the
+ * contract as it is used.
+ */
+class NodeState implements NodeContext {
+  readonly id: NodeId;
+  readonly peers: readonly NodeId[];
+  readonly log: MemoryLog;
+  readonly nextIndex = new Map<NodeId, number>();
+  readonly matchIndex = new Map<NodeId, number>();
+  readonly votes = new Set<NodeId>();
+  readonly rules: Readonly<RaftRules>;
+  leaderId: NodeId | null = null;
+  lastApplied = 0;
+
+  private term: number;
+  private vote: NodeId | null;
+  private commit = 0;
+  private currentRole: Role = 'follower';
+  /** Highest index handed to the state machine (what apply() checks against). */
+  appliedUpTo = 0;
+
+  // The event being handled, and what it has produced so far.
+  event = '';
+  handler: HandlerName | null = null;
+  violation: { handler: string; rule: string; detail: string } | null = null;
+  private eventFrom: NodeId | null = null;
+  private eventMessage: Message | undefined;
+  private hardStateChanged = false;
+  private hardStateToWrite: HardState | undefined;
+  private logToWrite: { from: number; entries: readonly LogEntry[] } | undefined;
+  private outbox: Outbound[] = [];
+  private notes: CoreNote[] = [];
+  private applied: AppliedEntry[] = [];
+
+  constructor(private readonly node: RaftNode, persisted: PersistentState, readonly config: NodeConfig) {
+    this.id = node.id;
+    this.peers = node.peers;
+    this.rules = node.rules;
+    this.term = persisted.currentTerm;
+    this.vote = persisted.votedFor;
+    this.log = new MemoryLog(persisted.log);
+  }
+
+  get role(): Role {
+    return this.currentRole;
+  }
+
+  get currentTerm(): number {
+    return this.term;
+  }
+
+  set currentTerm(term: number) {
+    if (term === this.term) return;
+    if (!Number.isInteger(term) || term < this.term) {
+      this.fail('Figure 2: currentTerm increases monotonically', `set currentTerm from ${this.term} to ${String(term)}`);
+      return;
+    }
+    this.term = term;
+    this.hardStateChanged = true;
+    const fromLeader = this.eventMessage?.type === 'AppendEntries' ? this.eventFrom : null;
+    this.notes.push({ kind: 'term', term, from: fromLeader });
+  }
+
+  get votedFor(): NodeId | null {
+    return this.vote;
+  }
+
+  set votedFor(candidate: NodeId | null) {
+    if (candidate === this.vote) return;
+    if (candidate !== null && candidate !== this.id && !this.peers.includes(candidate)) {
+      this.fail('votes go to members of the cluster', `set votedFor to ${JSON.stringify(candidate)}, not a member`);
+      return;
+    }
+    this.vote = candidate;
+    this.hardStateChanged = true;
+  }
+
+  get commitIndex(): number {
+    return this.commit;
+  }
+
+  set commitIndex(index: number) {
+    if (index === this.commit) return;
+    if (!Number.isInteger(index) || index < this.commit) {
+      this.fail('Figure 2: commitIndex increases monotonically', `set commitIndex from ${this.commit} to ${String(index)}`);
+      return;
+    }
+    if (index > this.log.lastIndex) {
+      this.fail('a server commits only entries it has (commitIndex <= index of its last entry)', `set commitIndex to ${index} with ${this.log.lastIndex} entries in the log`);
+      return;
+    }
+    this.commit = index;
+    this.notes.push({ kind: 'commit', commitIndex: index, term: this.term });
+  }
+
+  // ---- Actions ----
+
+  send(to: NodeId, message: Message): void {
+    if (!this.peers.includes(to)) {
+      this.fail('messages go to the other members of the cluster only', `sent ${describeType(message)} to ${JSON.stringify(to)}, which is not a peer (peers: ${this.peers.join(', ')})`);
+      return;
+    }
+    if (typeof message !== 'object' || message === null || typeof (message as { type?: unknown }).type !== 'string') {
+      this.fail('a message is one of RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply', `sent ${describeType(message)}`);
+      return;
+    }
+    if (this.hardStateChanged || this.log.changed) {
+      const what = [this.hardStateChanged ? 'currentTerm/votedFor' : '', this.log.changed ? 'the log' : ''].filter(Boolean).join(' and ');
+      this.fail(persistenceRule, `sent ${message.type} to ${to} before persisting ${what} (call ctx.persist() first)`);
+      return;
+    }
+    if (message.type === 'RequestVoteReply' && this.eventMessage?.type === 'RequestVote' && !message.preVote) {
+      const request = this.eventMessage;
+      this.notes.push({ kind: 'vote', candidate: request.candidateId, term: request.term, granted: message.voteGranted === true, preVote: false });
+    }
+    if (message.type === 'AppendEntries') Object.freeze(message.entries);
+    this.outbox.push({ to, message: Object.freeze(message) });
+  }
+
+  persist(): void {
+    if (this.hardStateChanged) {
+      this.hardStateToWrite = { currentTerm: this.term, votedFor: this.vote };
+      this.hardStateChanged = false;
+    }
+    const changes = this.log.takeChanges();
+    if (changes) {
+      if (this.logToWrite && this.logToWrite.from < changes.from) {
+        this.logToWrite = { from: this.logToWrite.from, entries: this.log.entriesFrom(this.logToWrite.from) };
+      } else {
+        this.logToWrite = changes;
+      }
+    }
+  }
+
+  resetElectionTimer(): void {
+    this.node.resetElectionTimer();
+  }
+
+  becomeFollower(reason = `becomes follower in term ${this.term}`): void {
+    if (this.currentRole === 'follower') return;
+    const was = this.currentRole;
+    this.setRole('follower', reason);
+    this.votes.clear();
+    this.nextIndex.clear();
+    this.matchIndex.clear();
+    this.node.roleChanged(was, 'follower');
+  }
+
+  becomePreCandidate(): void {
+    const was = this.currentRole;
+    this.setRole('precandidate', `election timeout, pre-vote for term ${this.term + 1}`);
+    this.leaderId = null;
+    this.votes.clear();
+    this.node.roleChanged(was, 'precandidate');
+  }
+
+  becomeCandidate(): void {
+    const was = this.currentRole;
+    this.setRole('candidate', `starts election for term ${this.term}`);
+    this.leaderId = null;
+    this.votes.clear();
+    this.node.roleChanged(was, 'candidate');
+  }
+
+  becomeLeader(): void {
+    if (this.currentRole !== 'candidate') {
+      this.fail('only a candidate that won a majority of votes becomes leader', `became leader as a ${this.currentRole}`);
+      return;
+    }
+    if (this.votes.size * 2 <= this.peers.length + 1) {
+      this.fail('Figure 2: a candidate becomes leader only with votes from a majority of servers', `became leader with ${this.votes.size} vote(s) of ${this.peers.length + 1} servers`);
+      return;
+    }
+    const was = this.currentRole;
+    this.setRole('leader', `won the election for term ${this.term} with ${this.votes.size} votes`);
+    this.leaderId = this.id;
+    this.votes.clear();
+    this.node.roleChanged(was, 'leader');
+  }
+
+  apply(index: number): void {
+    if (index !== this.appliedUpTo + 1) {
+      this.fail('Figure 2: entries are applied in log order, each once (lastApplied + 1)', `applied index ${String(index)} after index ${this.appliedUpTo}`);
+      return;
+    }
+    if (index > this.commit) {
+      this.fail('Figure 2: only committed entries are applied (index <= commitIndex)', `applied index ${index} with commitIndex ${this.commit}`);
+      return;
+    }
+    this.appliedUpTo = index;
+    this.applied.push({ index, entry: this.log.entryAt(index)! });
+  }
+
+  sendAppendEntries(peer: NodeId): void {
+    this.node.invoke('sendAppendEntries', this.event, () => this.node.handlers.sendAppendEntries(this, peer));
+  }
+
+  advanceCommitIndex(): void {
+    this.node.invoke('advanceCommitIndex', this.event, () => this.node.handlers.advanceCommitIndex(this));
+  }
+
+  applyCommitted(): void {
+    this.node.invoke('applyCommitted', this.event, () => this.node.handlers.applyCommitted(this));
+  }
+
+  // ---- For the driver ----
+
+  note(note: CoreNote): void {
+    this.notes.push(note);
+  }
+
+  beginEvent(event: string, from: NodeId | null, message: Message | undefined): void {
+    this.event = event;
+    this.eventFrom = from;
+    this.eventMessage = message;
+  }
+
+  takeReady(): Ready {
+    const ready: {
+      hardState?: HardState;
+      log?: { from: number; entries: readonly LogEntry[] };
+      messages: Outbound[];
+      apply: AppliedEntry[];
+      notes: CoreNote[];
+    } = { messages: this.outbox, apply: this.applied, notes: this.notes };
+    if (this.hardStateToWrite) ready.hardState = this.hardStateToWrite;
+    if (this.logToWrite) ready.log = this.logToWrite;
+    this.hardStateToWrite = undefined;
+    this.logToWrite = undefined;
+    this.outbox = [];
+    this.notes = [];
+    this.applied = [];
+    this.eventMessage = undefined;
+    return ready;
   }
 
   private setRole(role: Role, reason: string): void {
@@ -536,41 +621,18 @@ export class RaftNode {
     this.notes.push({ kind: 'role', role, term: this.term, reason });
   }
 
-  private resetElectionTimer(): void {
-    const { min, max } = this.timings.electionTimeout;
-    this.electionDeadline = this.now + this.rules.electionTimeout(min, max, this.options.random);
+  /** Record the first broken rule; the driver throws it when the handler returns (a try/catch cannot hide it). */
+  private fail(rule: string, detail: string): void {
+    this.violation ??= { handler: this.handler ?? 'the driver', rule, detail };
   }
+}
 
-  private reply(to: NodeId, message: Message): void {
-    this.outbox.push({ to, message });
-  }
+function describeType(message: unknown): string {
+  if (typeof message === 'object' && message !== null && typeof (message as { type?: unknown }).type === 'string') return (message as { type: string }).type;
+  return typeof message;
+}
 
-  private markLogDirty(index: number): void {
-    if (index < this.logDirtyFrom) this.logDirtyFrom = index;
-  }
-
-  private finish(): Ready {
-    const apply: AppliedEntry[] = [];
-    while (this.applied < this.commit) {
-      this.applied += 1;
-      apply.push({ index: this.applied, entry: this.entries[this.applied - 1]! });
-    }
-    const ready: {
-      hardState?: HardState;
-      log?: { from: number; entries: readonly LogEntry[] };
-      messages: Outbound[];
-      apply: AppliedEntry[];
-      notes: CoreNote[];
-    } = { messages: this.outbox, apply, notes: this.notes };
-    if (this.hardStateDirty) ready.hardState = { currentTerm: this.term, votedFor: this.vote };
-    if (this.logDirtyFrom !== Infinity) {
-      const from = Math.min(this.logDirtyFrom, this.entries.length + 1);
-      ready.log = { from, entries: this.entries.slice(from - 1) };
-    }
-    this.hardStateDirty = false;
-    this.logDirtyFrom = Infinity;
-    this.outbox = [];
-    this.notes = [];
-    return ready;
-  }
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message.split('\n')[0]}`;
+  return String(error);
 }

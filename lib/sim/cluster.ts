@@ -1,4 +1,5 @@
-import { RaftNode, type RaftBugs, type RaftOptions, type Timings } from '../raft/node';
+import type { Handlers } from '../raft/context';
+import { createRaftNode, type CreateNode, type RaftCore, type RaftOptions, type Timings } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
 import { SafetyMonitor, SafetyViolation, type SafetyProperty } from '../raft/safety';
 import { KeyValueStateMachine } from '../raft/state-machine';
@@ -22,6 +23,10 @@ export interface ClusterOptions {
   readonly maxEntriesPerAppend?: number;
   /** Replace any of Figure 2's rules (a student's version, or a known-broken one). */
   readonly rules?: Partial<RaftRules>;
+  /** Replace any of Figure 2's handlers (a student's, or a bug-zoo variant's); the rest are the reference ones. */
+  readonly handlers?: Partial<Handlers>;
+  /** Build each node's server (default: a RaftNode in this process). */
+  readonly createNode?: CreateNode;
   /** Default 'all'. 'state' leaves out message traffic; 'off' records nothing (fastest). */
   readonly trace?: TraceLevel;
   /** Check Figure 3's properties on every event. Default true. */
@@ -30,11 +35,11 @@ export interface ClusterOptions {
   readonly initialState?: Readonly<Record<NodeId, PersistentState>>;
   /** Lines of trace shown when an invariant fails. Default 25. */
   readonly excerptSize?: number;
-  /** Bug zoo only (a teaching aid, off by default): known-broken behaviours of the core and of the driver. */
+  /** Bug zoo only (a teaching aid, off by default): known-broken behaviours of the driver. */
   readonly bugs?: ClusterBugs;
 }
 
-export interface ClusterBugs extends RaftBugs {
+export interface ClusterBugs {
   /**
    * Answer before persisting: send a Ready's messages (and apply) at once, and write its term, vote and log
    * entries to storage this many virtual ms later. A crash in between loses the write, though the vote or
@@ -86,7 +91,7 @@ type SimEvent =
 interface SimNode {
   readonly id: NodeId;
   readonly storage: MemoryStorage;
-  core: RaftNode | null;
+  core: RaftCore | null;
   stateMachine: KeyValueStateMachine;
   incarnation: number;
   timerAt: number;
@@ -266,7 +271,7 @@ export class Cluster {
   }
 
   /** The core itself, for tests and notebooks that look inside (null while crashed). */
-  raft(id: NodeId): RaftNode | null {
+  raft(id: NodeId): RaftCore | null {
     return this.get(id).core;
   }
 
@@ -423,9 +428,9 @@ export class Cluster {
       leaderNoop: this.options.leaderNoop ?? false,
       ...(this.options.maxEntriesPerAppend ? { maxEntriesPerAppend: this.options.maxEntriesPerAppend } : {}),
       ...(this.options.rules ? { rules: this.options.rules } : {}),
-      ...(this.options.bugs ? { bugs: this.options.bugs } : {}),
+      ...(this.options.handlers ? { handlers: this.options.handlers } : {}),
     };
-    node.core = new RaftNode(options, node.storage.load(), this.now);
+    node.core = (this.options.createNode ?? createRaftNode)(options, node.storage.load(), this.now);
     node.incarnation++;
     node.timerAt = Infinity;
     this.syncTimer(node);
