@@ -40,3 +40,16 @@ export { runLabInSim, type SimLabOptions, type SimLabRun } from './lab/sim-lab';
 
 export * from './fuzz/index';
 export type { ClusterBugs } from './sim/cluster';
+
+// What the notebooks use (they import from this file only, and from grading/index for the instructor's grader).
+export { termTimeline, logGrid, electionCdf, messageDiagram, display, saveSvg } from './viz/index';
+export { check, autograder, reportResult, type NotebookCheck } from './course/autograder';
+export { fakeNode, fakePeers, type FakeNode, type FakeEvent, type FakeNodeState } from './course/fake-node';
+export { saveImpl, implementationModule, type SaveResult, type SavedImplementation } from './course/save-impl';
+export { assembleHandIn, HandInError, type HandIn, type HandInOptions } from './course/hand-in';
+export { loadImplementation, ImplementationError, type Implementation } from './lab/impl';
+export { writeSimulatedRun, RunFolderError } from './lab/run-folder';
+export * as nb01 from './course/notebook-01';
+export * as nb02 from './course/notebook-02';
+export * as nb03 from './course/notebook-03';
+export * as nb04 from './course/notebook-04';

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { handlerNames, type Handlers } from '../raft/context';
 import { figure2Rules, type RaftRules } from '../raft/rules';
 import { loadImplementation, type Implementation } from '../lab/impl';
+import { Cluster } from '../sim/cluster';
 
 /**
  * Your Raft as a module file the lab's programs run (`npm run task2 -- --id 1 --impl FILE`): the functions'
@@ -105,5 +106,26 @@ export function saveImpl(file: string, impl: SavedImplementation): SaveResult {
   const { target, unchanged } = freeName(file, content);
   if (!unchanged) fs.writeFileSync(target, content, { flag: 'wx' });
   const loaded = loadImplementation(target);
+  smokeRun(loaded);
   return { ...loaded, written: target, unchanged };
+}
+
+/**
+ * Run the saved module (as loaded back from the file) for a few virtual seconds: a function that calls something
+ * the module does not define (a helper of another cell, an import) fails here, not in the lab's terminals.
+ */
+function smokeRun(impl: Implementation): void {
+  try {
+    const cluster = new Cluster({ nodes: 3, seed: 1, handlers: impl.handlers, rules: impl.rules });
+    cluster.runUntil((c) => c.leader() !== null, { timeout: 3000 });
+    cluster.propose({ data_id: 1 });
+    cluster.runFor(1000);
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0];
+    const missing = /(\w+) is not defined/.exec(message);
+    throw new Error(
+      `saveImpl: the module written to ${impl.file} fails when it runs: ${message}` +
+        (missing ? `. Pass ${missing[1]} in { helpers: { ${missing[1]}: ${missing[1]} } } so the module has it.` : ''),
+    );
+  }
 }
