@@ -99,15 +99,36 @@ function freeName(file: string, content: string): { target: string; unchanged: b
  * content is never overwritten: the module goes to raft-2.js (raft-3.js, ...) beside it, and the result says
  * where. The written module is loaded back and checked, as the lab's programs will load it.
  */
-export function saveImpl(file: string, impl: SavedImplementation): SaveResult {
+export function saveImpl(file: string, impl: SavedImplementation, options: { readonly base?: string } = {}): SaveResult {
   if (!/\.(c?js)$/.test(file)) throw new TypeError(`saveImpl: ${file}: the module is JavaScript (the notebook compiled it): name it .js`);
-  const content = implementationModule(impl);
+  const content = implementationModule(options.base === undefined ? impl : withBase(options.base, impl));
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const { target, unchanged } = freeName(file, content);
   if (!unchanged) fs.writeFileSync(target, content, { flag: 'wx' });
   const loaded = loadImplementation(target);
   smokeRun(loaded);
   return { ...loaded, written: target, unchanged };
+}
+
+/**
+ * What an earlier saved module holds (e.g. notebook 01's election), with `impl`'s functions replacing its own:
+ * one module for the whole of your Raft.
+ */
+function withBase(base: string, impl: SavedImplementation): SavedImplementation {
+  if (!fs.existsSync(base)) throw new TypeError(`saveImpl: base ${base}: no such file (save the earlier notebook's handlers first, or leave base out)`);
+  const loaded = loadImplementation(base);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const exported = require(loaded.file) as Record<string, unknown>;
+  const listed = new Set<unknown>([...Object.values(loaded.handlers), ...Object.values(loaded.rules)]);
+  const helpers: Record<string, Function> = {};
+  for (const [name, value] of Object.entries(exported)) {
+    if (typeof value === 'function' && !listed.has(value)) helpers[name] = value;
+  }
+  return {
+    handlers: { ...loaded.handlers, ...impl.handlers },
+    rules: { ...loaded.rules, ...impl.rules },
+    helpers: { ...helpers, ...impl.helpers },
+  };
 }
 
 /**
