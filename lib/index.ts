@@ -41,10 +41,12 @@ export { runLabInSim, type SimLabOptions, type SimLabRun } from './lab/sim-lab';
 export * from './fuzz/index';
 export type { ClusterBugs } from './sim/cluster';
 
+export { gradeScenarios, replayScenario, runScenarioChecks, scenarioNames, ScenarioReplay, type GradeOptions, type ReplayOptions } from './course/scenarios/grade';
+
 // What the notebooks use (they import from this file only, and from grading/index for the instructor's grader).
 export { termTimeline, logGrid, electionCdf, messageDiagram, display, saveSvg } from './viz/index';
 export { check, autograder, reportResult, type NotebookCheck } from './course/autograder';
-export { fakeNode, fakePeers, type FakeNode, type FakeEvent, type FakeNodeState } from './course/fake-node';
+export { fakeNode, fakePeers, type FakeNode, type FakeEvent as FakeNodeEvent, type FakeNodeState } from './course/fake-node';
 export { saveImpl, implementationModule, type SaveResult, type SavedImplementation } from './course/save-impl';
 export { assembleHandIn, HandInError, type HandIn, type HandInOptions } from './course/hand-in';
 export { loadImplementation, ImplementationError, type Implementation } from './lab/impl';
