@@ -32,7 +32,7 @@ export { runVirtual, type SimNodeOptions } from './api/sim-node';
 
 export { RealNode, type RealNodeOptions, type RealNodeStats } from './net/real-node';
 export { FileStorage } from './net/file-storage';
-export { RaftFileError, readRaftosFiles, writeRaftosFiles, fileNamesFor } from './net/raftos-files';
+export { RaftFileError, readRaftosFiles, writeRaftosFiles, fileNamesFor, parseLogText, parseStorageText, parseStateMachineText, formatLog, formatStorage } from './net/raftos-files';
 export { encodeDatagram, decodeDatagram, type Security, type DropReason } from './net/codec';
 
 export { task2, task3, taskFileName, manualPollMs, type TaskIO, type TaskOptions } from './lab/tasks';
