@@ -12,7 +12,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { Cluster } from '../lib/sim/cluster';
 import type { TraceLevel } from '../lib/sim/trace';
-import { runFigure16, slowReplies, summarize, type RangeResult } from './figure16';
+import { runFigure16, slowReplies, summarize, type RangeResult } from '../lib/course/figure16';
 import type { Metric } from './metrics';
 
 export interface SimSuiteOptions {

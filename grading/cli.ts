@@ -3,7 +3,7 @@
  *   npm run grade -- [--json] [--batch DIR] [--out DIR] [--concurrency N] [--notebooks] [PATH ...]
  * Each PATH is one submission (a folder or a zip); --batch DIR grades every folder and zip inside DIR.
  * --notebooks also runs each submission's course notebooks (NN-name.ipynb) with the hidden tests put back, in
- * OUT/work/, and adds their autograder points. Writes OUT/gradebook.csv and OUT/feedback/<id>.md|.html; with --json prints one JSON array on stdout.
+ * OUT/work/, and adds their autograder points. Writes OUT/gradebook.csv, OUT/feedback/<id>.md|.html and OUT/similarity.md|.csv (alike submissions; never a score); with --json prints one JSON array on stdout.
  */
 import * as path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
@@ -11,6 +11,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { formatPoints } from './checks';
 import { gradeBatch, listBatch, submissionJson, type SubmissionGrade } from './grade';
 import { writeReports } from './gradebook';
+import { writeSimilarity } from './similarity';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -57,6 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
   bar?.stop();
 
   const written = writeReports(opts.out, grades);
+  const similar = writeSimilarity(opts.out, grades).report.pairs.length;
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(grades.map(submissionJson), null, 2)}\n`);
   } else {
@@ -65,7 +67,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const errors = grades.filter((g) => g.error !== undefined).length;
   process.stderr.write(
     `grade: ${grades.length} submission${grades.length === 1 ? '' : 's'} graded${errors > 0 ? ` (${errors} could not be read)` : ''}; `
-    + `gradebook ${path.join(opts.out, 'gradebook.csv')}, feedback in ${path.join(opts.out, 'feedback')} (${written.length - 1} files)\n`,
+    + `gradebook ${path.join(opts.out, 'gradebook.csv')}, feedback in ${path.join(opts.out, 'feedback')} (${written.length - 1} files); `
+    + `${similar} similar pair${similar === 1 ? '' : 's'} in ${path.join(opts.out, 'similarity.md')}\n`,
   );
   return 0;
 }

@@ -4,7 +4,8 @@ import { taskJson, taskResult, type TaskResult } from './checks';
 import type { SubmissionFiles } from './lab-files';
 import { defaultLimits, loadSubmission, SubmissionError, submissionId, type LoadLimits } from './submission';
 import { gradeNotebook, NOTEBOOK_NAME } from './notebook-grader';
-import { safeFileName } from './gradebook';
+import { safeFileName } from './file-names';
+import { fingerprintArtifacts, type ArtifactFingerprint } from './similarity';
 import { checkTask2 } from './task2';
 import { checkTask3 } from './task3';
 
@@ -14,6 +15,8 @@ export interface SubmissionGrade {
   readonly source: string;
   readonly tasks: { readonly task2?: TaskResult; readonly task3?: TaskResult; readonly notebooks?: TaskResult };
   readonly error?: string;
+  /** What the similarity report compares (grading/similarity.ts); only for loaded submissions. */
+  readonly artifacts?: ArtifactFingerprint;
 }
 
 /** Grade files already in memory (a loaded submission, or a notebook's files). */
@@ -39,7 +42,7 @@ export interface NotebookGrading {
 export async function gradeSubmission(source: string, limits: LoadLimits = defaultLimits, notebooks?: NotebookGrading): Promise<SubmissionGrade> {
   try {
     const loaded = await loadSubmission(source, limits);
-    const grade = gradeFiles(loaded.id, loaded.files, { programs: true, source });
+    const grade = { ...gradeFiles(loaded.id, loaded.files, { programs: true, source }), artifacts: fingerprintArtifacts(loaded.files) };
     if (!notebooks) return grade;
     return { ...grade, tasks: { ...grade.tasks, notebooks: await gradeNotebooks(loaded.id, loaded.files, notebooks) } };
   } catch (error) {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatPoints, type TaskResult } from './checks';
+import { safeFileName } from './file-names';
 import type { SubmissionGrade } from './grade';
 
 /**
@@ -116,12 +117,6 @@ ${body.join('\n')}
 </body>
 </html>
 `;
-}
-
-/** A file name for a student id: only letters, digits, '.', '_' and '-'; never a path. */
-export function safeFileName(id: string): string {
-  const s = id.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
-  return s === '' ? '_' : s.slice(0, 120);
 }
 
 /**

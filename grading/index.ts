@@ -11,3 +11,5 @@ export { gradeFiles, gradeSubmission, gradeBatch, listBatch, submissionJson, typ
 export { gradebookCsv, feedbackMarkdown, feedbackHtml, writeReports } from './gradebook';
 export { gradeNotebook, withHiddenTests, notebookRunnerProblem, type NotebookGradeOptions } from './notebook-grader';
 export type { NotebookGrading } from './grade';
+export { readPython, type PythonProgram, type PythonParse } from './python';
+export { findSimilar, fingerprintArtifacts, compareFingerprints, similarityMarkdown, similarityCsv, writeSimilarity, type SimilarityReport, type SimilarPair } from './similarity';

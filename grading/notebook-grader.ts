@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { jupyterEnv, kernelProblem, missingJupyter, repoRoot, systemPython } from '../scripts/course/jupyter';
+import { jupyterEnv, kernelProblem, missingJupyter, repoRoot, systemPython } from './jupyter';
 import { taskResult, type Check, type TaskResult } from './checks';
 
 /**

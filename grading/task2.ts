@@ -1,4 +1,5 @@
 import { fail, partial, pass, taskResult, type Check, type TaskResult } from './checks';
+import { isUnknown, pyStr, readPython, type PythonProgram } from './python';
 import { inferCluster, nodeOf, NODE_NUMBERS, plural, show, splitLines, textOf, type Cluster, type SubmissionFiles } from './lab-files';
 
 /**
@@ -33,7 +34,7 @@ export function checkTask2(files: SubmissionFiles, options: Task2Options = {}): 
   const cluster = inferCluster(files, options.basePort);
   const checks: Check[] = [];
   const withPrograms = options.programs ?? [1, 2, 3].some((n) => files.has(`${n}.py`) || files.has(`${n}.sh`));
-  if (withPrograms) checks.push(checkPrograms(files, cluster));
+  if (withPrograms) checks.push(...checkPrograms(files, cluster));
 
   // ---- t2.files: the three files exist and every line is one the program writes ----
   const parsed: NodeFile[] = [];
@@ -216,8 +217,22 @@ function orderLeaders(leaders: number[], rank: Map<number, number>): number[] {
   return leaders.sort((a, b) => rank.get(a)! - rank.get(b)! || a - b);
 }
 
-function checkPrograms(files: SubmissionFiles, cluster: Cluster): Check {
+/** The manual's f.write() arguments, by TASK_NO ("Please write the f.write() statements as is, for evaluation purposes"). */
+export const MANUAL_WRITES: Readonly<Record<2 | 3, readonly string[]>> = {
+  2: ['LEADER => {leader}\n', 'LEADER IS NOW NODE {NODE_ID}\n'],
+  3: ['LEADER => {leader}\n', 'LEADER -> {NODE_ID}\n', 'done writing data_id\n', 'done writing data\n'],
+};
+
+interface ProgramFile {
+  readonly node: number;
+  readonly file: string;
+  readonly program: PythonProgram;
+}
+
+/** t2.programs: each node's program is there, with its own port and node id; t2.f-writes (0 points) for the .py ones. */
+function checkPrograms(files: SubmissionFiles, cluster: Cluster): Check[] {
   const problems: string[] = [];
+  const python: ProgramFile[] = [];
   let ok = 0;
   for (const n of NODE_NUMBERS) {
     const py = textOf(files, `${n}.py`);
@@ -232,20 +247,79 @@ function checkPrograms(files: SubmissionFiles, cluster: Cluster): Check {
       problems.push(`${file}${text.line === null ? '' : ` line ${text.line}`} ${text.problem}`);
       continue;
     }
-    const port = cluster.basePort + n - 1;
-    if (py) {
-      const p = /^\s*PORT\s*=\s*(\d+)\s*$/m.exec(text.text);
-      const id = /^\s*NODE_ID\s*=\s*(\d+)\s*$/m.exec(text.text);
-      const wrong: string[] = [];
-      if (!p || Number(p[1]) !== port) wrong.push(`PORT = ${port}${p ? ` (it says ${p[1]})` : ''}`);
-      if (!id || Number(id[1]) !== n) wrong.push(`NODE_ID = ${n}${id ? ` (it says ${id[1]})` : ''}`);
-      if (wrong.length > 0) problems.push(`${file} must set ${wrong.join(' and ')}`);
-      else ok++;
-    } else if (new RegExp(`--id\\s+${n}(?!\\d)`).test(text.text)) {
-      ok++;
-    } else {
-      problems.push(`${file} must run node ${n} ("npm run task2 -- --id ${n}")`);
+    if (!py) {
+      if (new RegExp(`--id\\s+${n}(?!\\d)`).test(text.text)) ok++;
+      else problems.push(`${file} must run node ${n} ("npm run task2 -- --id ${n}")`);
+      continue;
+    }
+    const parsed = readPython(text.text);
+    if (!parsed.ok) {
+      problems.push(`${file} line ${parsed.line} ${parsed.problem}: the grader reads the program as Python 3 and does not run it`);
+      continue;
+    }
+    python.push({ node: n, file, program: parsed.program });
+    const wrong = programProblems(n, file, parsed.program, cluster);
+    if (wrong.length > 0) problems.push(...wrong);
+    else ok++;
+  }
+  const checks = [partial('t2.programs', 1, ok, 3, problems.length === 0
+    ? `the three node programs are present, each with its own port and node id${python.length > 0 ? ` (read as Python: ${python.map((p) => `${p.file} PORT = ${valueText(p.program, 'PORT')}, NODE_ID = ${valueText(p.program, 'NODE_ID')}`).join('; ')})` : ''}`
+    : problems.join('\n'))];
+  if (python.length > 0) checks.push(checkWrites(python));
+  return checks;
+}
+
+function valueText(program: PythonProgram, name: string): string {
+  const a = program.globals.get(name);
+  return a === undefined ? 'unset' : isUnknown(a.result) ? `${JSON.stringify(a.source)} (not a value)` : pyStr(a.result.value);
+}
+
+/** What node n's program gets wrong: PORT, NODE_ID, and the address and cluster it registers with raftos. */
+function programProblems(n: number, file: string, program: PythonProgram, cluster: Cluster): string[] {
+  const port = cluster.basePort + n - 1;
+  const wrong: string[] = [];
+  for (const [name, want] of [['PORT', port], ['NODE_ID', n]] as const) {
+    const a = program.globals.get(name);
+    if (a === undefined) wrong.push(`${name} = ${want} (no module-level assignment of ${name}; one inside a function, a class or a comment does not count)`);
+    else if (isUnknown(a.result)) wrong.push(`${name} = ${want} (line ${a.line}, "${a.source}", is not a value the grader can read without running the program: ${a.result.unknown})`);
+    else if (a.result.value !== want) wrong.push(`${name} = ${want} (line ${a.line} sets it to ${pyStr(a.result.value)})`);
+  }
+  if (wrong.length > 0) return [`${file} must set ${wrong.join(' and ')}`];
+  const own = cluster.addresses[n - 1]!;
+  const others = cluster.addresses.filter((a) => a !== own);
+  for (const r of program.registers) {
+    if (r.address && !isUnknown(r.address) && r.address.value !== own) {
+      wrong.push(`${file} line ${r.line} registers node ${n} as ${pyStr(r.address.value)}, not ${own}`);
+    }
+    if (r.cluster && !isUnknown(r.cluster)) {
+      const c = r.cluster.value;
+      const list = Array.isArray(c) ? (c as readonly unknown[]) : null;
+      if (list === null || list.length !== others.length || !others.every((o) => list.includes(o))) {
+        wrong.push(`${file} line ${r.line} registers the cluster ${pyStr(c)}; node ${n}'s cluster is the two other nodes, ${others.join(' and ')}`);
+      }
     }
   }
-  return partial('t2.programs', 1, ok, 3, problems.length === 0 ? 'the three node programs are present, each with its own port and node id' : problems.join('\n'));
+  return wrong;
+}
+
+/** t2.f-writes: reported, never scored: a changed f.write() shows in the task files' lines, which are scored. */
+function checkWrites(programs: readonly ProgramFile[]): Check {
+  const problems: string[] = [];
+  for (const p of programs) {
+    const task = p.program.globals.get('TASK_NO');
+    const taskNo = task && !isUnknown(task.result) && (task.result.value === 2 || task.result.value === 3) ? task.result.value : 3;
+    const expected = [...MANUAL_WRITES[taskNo]];
+    const extra: string[] = [];
+    for (const w of p.program.writes) {
+      const i = expected.indexOf(w.template);
+      if (i >= 0) expected.splice(i, 1);
+      else extra.push(`line ${w.line} writes ${JSON.stringify(w.template)}`);
+    }
+    if (extra.length > 0 || expected.length > 0) {
+      problems.push(`${p.file} (TASK_NO ${taskNo}${task ? '' : ', assumed'}): ${[...extra, ...expected.map((e) => `no f.write() writes ${JSON.stringify(e)}`)].join('; ')}`);
+    }
+  }
+  return problems.length === 0
+    ? pass('t2.f-writes', 0, `each program's f.write() lines are the manual's (${programs.map((p) => p.file).join(', ')}); reported, not scored`)
+    : fail('t2.f-writes', 0, `f.write() lines differ from the manual's, which asks to keep them as is (reported, not scored; the task files' lines are):\n${problems.join('\n')}`);
 }

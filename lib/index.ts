@@ -23,7 +23,7 @@ export { Trace, formatEvent, describeMessage, type TraceEvent, type TraceKind, t
 export { formatStatusTable } from './sim/report';
 
 export * from './errors';
-export type { ConsensusNode, Committed, ProposeOptions } from './api/consensus-node';
+export type { ConsensusNode, Committed, ProposeOptions } from './raft/consensus-node';
 export { SimNode } from './api/sim-node';
 export { Replicated, ReplicatedDict, ReplicatedList, type ReplicatedOptions } from './api/replicated';
 export { getLeader, waitUntilLeader, useNode, defaultNode } from './api/registry';
@@ -55,3 +55,6 @@ export * as nb01 from './course/notebook-01';
 export * as nb02 from './course/notebook-02';
 export * as nb03 from './course/notebook-03';
 export * as nb04 from './course/notebook-04';
+
+export { scope, scopeHtml, specFromCluster, type ScopeOptions } from './scope/notebook';
+export type { ScopeAction } from './scope/spec';

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { aptCommand, jupyterEnv, kernelProblem, missingJupyter, repoRoot, systemPython } from './course/jupyter';
+import { aptCommand, jupyterEnv, kernelProblem, missingJupyter, repoRoot, systemPython } from '../grading/jupyter';
 import { judge, type RunReport, type Version } from './course/judge';
 import { layout, notebookName } from './course/notebook-format';
 

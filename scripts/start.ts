@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { aptCommand, jupyterEnv, jupyterPath, kernelName, kernelProblem, missingJupyter, repoRoot, systemPython, type Missing } from './course/jupyter';
+import { aptCommand, jupyterEnv, jupyterPath, kernelName, kernelProblem, missingJupyter, repoRoot, systemPython, type Missing } from '../grading/jupyter';
 
 interface Options {
   port: string;

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { paperRanges, rangeLabel, runFigure16 } from '../bench/figure16';
+import { paperRanges, rangeLabel, runFigure16 } from '../lib/course/figure16';
 import { formatJsonLine } from '../bench/metrics';
 
 const root = join(__dirname, '..');

@@ -17,7 +17,7 @@ import {
   type RealNodeOptions,
 } from '../lib/net/real-node';
 import { UdpTransport, parseNodeId } from '../lib/net/udp-transport';
-import type { ConsensusNode } from '../lib/api/consensus-node';
+import type { ConsensusNode } from '../lib/raft/consensus-node';
 import { Replicated } from '../lib/api/replicated';
 import * as sharedErrors from '../lib/errors';
 import { MemoryStorage } from '../lib/raft/storage';

@@ -1,7 +1,7 @@
 import { RealNode } from '../net/real-node';
 import type { Timings } from '../raft/node';
 import type { NodeId } from '../raft/types';
-import type { ConsensusNode } from './consensus-node';
+import type { ConsensusNode } from '../raft/consensus-node';
 import { clearDefaultNode, defaultNode, hasDefaultNode, useNode } from './registry';
 
 /** raftos.configure's settings, in TypeScript idiom. */

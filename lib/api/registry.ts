@@ -1,5 +1,5 @@
 import type { NodeId } from '../raft/types';
-import type { ConsensusNode } from './consensus-node';
+import type { ConsensusNode } from '../raft/consensus-node';
 
 /**
  * raftos keeps one node per process behind module-level functions (register, get_leader, ...).

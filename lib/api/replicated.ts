@@ -1,5 +1,5 @@
 import { NotLeaderError } from '../errors';
-import type { ConsensusNode, ProposeOptions } from './consensus-node';
+import type { ConsensusNode, ProposeOptions } from '../raft/consensus-node';
 import { defaultNode } from './registry';
 
 export interface ReplicatedOptions<T> {

@@ -1,7 +1,7 @@
 import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError } from '../errors';
 import type { Command, NodeId, Role } from '../raft/types';
 import type { Cluster } from '../sim/cluster';
-import type { Committed, ConsensusNode, ProposeOptions } from './consensus-node';
+import type { Committed, ConsensusNode, ProposeOptions } from '../raft/consensus-node';
 
 export interface SimNodeOptions {
   /**

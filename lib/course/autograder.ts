@@ -1,4 +1,4 @@
-import { formatChecklist, taskResult, type Check, type TaskResult } from '../../grading/checks';
+import { formatChecklist, taskResult, type Check, type TaskResult } from './checklist';
 
 /**
  * The notebooks' autograder cells. A cell lists checks, each worth some points:

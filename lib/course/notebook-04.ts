@@ -4,7 +4,7 @@ import type { Handlers } from '../raft/context';
  * numbers beside ours, the partition, PreVote and CheckQuorum scenarios, and the bug zoo's search for a seed
  * whose run breaks a safety property.
  */
-import { paperRanges, runFigure16, slowReplies, summarize, type Figure16Result, type TimeoutRange } from '../../bench/figure16';
+import { paperRanges, runFigure16, slowReplies, summarize, type Figure16Result, type TimeoutRange } from './figure16';
 import type { RaftRules } from '../raft/rules';
 import type { NodeId } from '../raft/types';
 import { Cluster, type ClusterBugs } from '../sim/cluster';

@@ -1,5 +1,5 @@
 import { NotLeaderError } from '../errors';
-import type { ConsensusNode } from '../api/consensus-node';
+import type { ConsensusNode } from '../raft/consensus-node';
 import { Replicated } from '../api/replicated';
 
 /** What a task program does to the outside world, so the same program runs on real and simulated nodes. */

@@ -40,3 +40,17 @@ export async function freeUdpBasePort(count = 3): Promise<number> {
   }
   throw new Error(`no ${count} consecutive free UDP ports found on 127.0.0.1`);
 }
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for test servers: Jupyter, the explorer). */
+export async function freeTcpPort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise<number>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Committed, ConsensusNode, ProposeOptions } from '../api/consensus-node';
+import type { Committed, ConsensusNode, ProposeOptions } from '../raft/consensus-node';
 import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError } from '../errors';
 import type { Handlers } from '../raft/context';
 import { createRaftNode, type CreateNode, type RaftCore, type Timings } from '../raft/node';

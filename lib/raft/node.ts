@@ -53,6 +53,8 @@ export interface RaftCore {
   readonly lastApplied: number;
   readonly lastIndex: number;
   readonly log: readonly LogEntry[];
+  /** Votes granted to this (pre)candidate in its current election, itself included. */
+  readonly votesReceived: ReadonlySet<NodeId>;
   nextIndexOf(peer: NodeId): number | undefined;
   matchIndexOf(peer: NodeId): number | undefined;
   nextDeadline(): number;

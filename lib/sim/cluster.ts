@@ -79,12 +79,23 @@ export interface NodeStatus {
   readonly state: Record<string, unknown>;
 }
 
+/** A message sent and not yet delivered or dropped (Cluster.inFlight). */
+export interface InFlightMessage {
+  /** Numbers every copy sent, from 0, in order: the same run gives the same ids. */
+  readonly id: number;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly message: Message;
+  readonly sentAt: number;
+  readonly deliverAt: number;
+}
+
 export type ClusterProposal =
   | { readonly accepted: true; readonly node: NodeId; readonly index: number; readonly term: number }
   | { readonly accepted: false; readonly node: NodeId | null; readonly leaderId: NodeId | null };
 
 type SimEvent =
-  | { readonly kind: 'deliver'; readonly from: NodeId; readonly to: NodeId; readonly message: Message }
+  | { readonly kind: 'deliver'; readonly from: NodeId; readonly to: NodeId; readonly message: Message; readonly id: number; readonly sentAt: number }
   | { readonly kind: 'timer'; readonly node: SimNode; readonly incarnation: number }
   | { readonly kind: 'call'; readonly fn: () => void };
 
@@ -119,6 +130,9 @@ export class Cluster {
   private readonly options: ClusterOptions;
   private readonly random: () => number;
   private failure: InvariantViolation | null = null;
+  private messageIds = 0;
+  /** Ids of in-flight messages dropped by hand: their delivery events are skipped. */
+  private readonly cancelled = new Set<number>();
   /** Messages delivered so far (the benchmark's unit of work). */
   deliveries = 0;
 
@@ -152,6 +166,11 @@ export class Cluster {
     for (const node of this.nodes.values()) this.boot(node);
   }
 
+  /** The options it was made with (the explorer replays a notebook's run from them). */
+  get config(): ClusterOptions {
+    return this.options;
+  }
+
   // ---- Time ----
 
   get now(): number {
@@ -171,6 +190,7 @@ export class Cluster {
     const event = item.event;
     switch (event.kind) {
       case 'deliver':
+        if (this.cancelled.size > 0 && this.cancelled.delete(event.id)) break;
         this.deliver(event.from, event.to, event.message);
         break;
       case 'timer':
@@ -409,6 +429,38 @@ export class Cluster {
     this.process(node, node.core.campaign(this.now));
   }
 
+  // ---- Messages in flight (the explorer's view and its drop/delay buttons) ----
+
+  /** Messages sent and not yet delivered or dropped, by delivery time. */
+  inFlight(): InFlightMessage[] {
+    const out: InFlightMessage[] = [];
+    for (const item of this.scheduler.pending()) {
+      const e = item.event;
+      if (e.kind !== 'deliver' || this.cancelled.has(e.id)) continue;
+      out.push({ id: e.id, from: e.from, to: e.to, message: e.message, sentAt: e.sentAt, deliverAt: item.time });
+    }
+    return out.sort((a, b) => a.deliverAt - b.deliverAt || a.id - b.id);
+  }
+
+  /** Drop one message in flight (traced as a drop, reason 'manual'). Returns whether it was in flight. */
+  dropInFlight(id: number): boolean {
+    const m = this.inFlight().find((x) => x.id === id);
+    if (!m) return false;
+    this.cancelled.add(id);
+    this.trace.add({ t: this.now, node: m.to, kind: 'drop', from: m.from, to: m.to, message: m.message, reason: 'manual' });
+    return true;
+  }
+
+  /** Hold one message in flight back by `ms` more virtual milliseconds. Returns whether it was in flight. */
+  delayInFlight(id: number, ms: number): boolean {
+    if (!(ms >= 0)) throw new RangeError(`delay must be >= 0 ms, got ${ms}`);
+    const m = this.inFlight().find((x) => x.id === id);
+    if (!m) return false;
+    this.cancelled.add(id);
+    this.scheduler.schedule(m.deliverAt + ms, { kind: 'deliver', from: m.from, to: m.to, message: m.message, id: this.messageIds++, sentAt: m.sentAt });
+    return true;
+  }
+
   // ---- Machinery ----
 
   private get(id: NodeId): SimNode {
@@ -488,7 +540,7 @@ export class Cluster {
       let delay = sampleLatency(net.latencyByType?.[message.type] ?? net.latency, rng);
       if (rng.chance(net.reorder)) delay += rng.uniform(0, net.reorderWindow);
       if (rng.chance(net.longDelay.probability)) delay += rng.uniform(net.longDelay.min, net.longDelay.max);
-      this.scheduler.schedule(t + delay, { kind: 'deliver', from, to, message });
+      this.scheduler.schedule(t + delay, { kind: 'deliver', from, to, message, id: this.messageIds++, sentAt: t });
     }
   }
 

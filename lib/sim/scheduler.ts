@@ -42,6 +42,11 @@ export class Scheduler<T> {
     heap[i] = item;
   }
 
+  /** Every scheduled event, in no particular order (a read-only view for inspection). */
+  pending(): readonly Scheduled<T>[] {
+    return this.heap;
+  }
+
   /** Remove the next event and move the clock to its time. */
   pop(): Scheduled<T> | undefined {
     const heap = this.heap;

@@ -1,6 +1,7 @@
 import type { Command, Message, NodeId, Role } from '../raft/types';
 
-export type DropReason = 'loss' | 'partition' | 'crashed';
+/** 'manual': dropped on purpose while in flight (Cluster.dropInFlight, the explorer's "drop"). */
+export type DropReason = 'loss' | 'partition' | 'crashed' | 'manual';
 
 interface Base {
   /** Position in the trace, from 0. */

@@ -1,12 +1,12 @@
 /**
- * Finding Jupyter (from the system's packages) and the course's kernel, for `npm start` and
+ * Finding Jupyter (from the system's packages) and the course's kernel, for `npm start`, the grader and
  * `npm run notebooks:check`.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const repoRoot = path.resolve(__dirname, '..', '..');
+export const repoRoot = path.resolve(__dirname, '..');
 export const jupyterPath = path.join(repoRoot, 'jupyter');
 export const kernelName = 'raftlab';
 /** Debian's Python, which has the jupyter packages (a pyenv python3 on PATH does not). */

@@ -31,10 +31,10 @@
  * A second, smaller difference: our core restarts a candidate's election timer when it steps down on seeing
  * a higher term; LogCabin (and Figure 2) keep it running. Pass `latency` to try other distributions.
  */
-import { Cluster, labNodeIds } from '../lib/sim/cluster';
-import type { Latency, NetworkOptions } from '../lib/sim/network';
-import type { TraceLevel } from '../lib/sim/trace';
-import type { LogEntry, NodeId, PersistentState } from '../lib/raft/types';
+import { Cluster, labNodeIds } from '../sim/cluster';
+import type { Latency, NetworkOptions } from '../sim/network';
+import type { TraceLevel } from '../sim/trace';
+import type { LogEntry, NodeId, PersistentState } from '../raft/types';
 
 export interface TimeoutRange {
   readonly min: number;

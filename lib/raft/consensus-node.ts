@@ -1,4 +1,4 @@
-import type { Command, NodeId, Role } from '../raft/types';
+import type { Command, NodeId, Role } from './types';
 
 export interface ProposeOptions {
   /** Reject if the entry is not committed and applied within this many milliseconds. Default 5000. */
