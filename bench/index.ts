@@ -24,6 +24,7 @@ const suites: Record<string, Suite> = {
   grade: async (o) => (await import('./grade')).runGrade({ log: o.log }),
   fuzz: async (o) => (await import('./fuzz')).runFuzz({ log: o.log }),
   lin: async (o) => (await import('./lin')).runLin({ log: o.log }),
+  scenarios: async (o) => (await import('./scenarios')).runScenarioBench({ log: o.log }),
   scope: async (o) => (await import('./scope')).runScope({ log: o.log }),
 };
 

@@ -56,5 +56,12 @@ export * as nb02 from './course/notebook-02';
 export * as nb03 from './course/notebook-03';
 export * as nb04 from './course/notebook-04';
 
+export { scenarios, type Scenario } from './course/scenarios/catalog';
+export type { Fault as ScenarioFault } from './course/scenarios/plan';
+export type { ScenarioFailure } from './course/scenarios/run';
+export type { FailureReport } from './course/failure-report';
+export { fakeContext, type FakeContext, type FakeState, type FakeEvent, type FakeOptions } from './course/fake-context';
+export { studentNodeFactory, type StudentImpl } from './course/student-node';
+export { requestVoteChecks, requestVoteReplyChecks } from './course/handler-checks';
 export { scope, scopeHtml, specFromCluster, type ScopeOptions } from './scope/notebook';
 export type { ScopeAction } from './scope/spec';

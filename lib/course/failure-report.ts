@@ -36,7 +36,7 @@ export interface FailureReport {
 export interface ReportOptions {
   /** How the student's implementation is called in the notebook (for the replay line). Default 'impl'. */
   readonly implName?: string;
-  /** Most runs the shrinker may take. Default 150. */
+  /** Most runs the shrinker may take. Default 100. */
   readonly maxShrinkRuns?: number;
   readonly bugs?: RunOptions['bugs'];
 }
@@ -55,12 +55,9 @@ export function buildFailureReport(
   options: ReportOptions = {},
 ): FailureReport {
   const base = { seed, ...(options.bugs ? { bugs: options.bugs } : {}) };
-  const shrunk = shrinkFaults(
-    faults,
-    failure,
-    (candidate) => runScenario(scenario, impl, { ...base, faults: candidate }).failure,
-    options.maxShrinkRuns ?? 150,
-  );
+  // A message storm fails whatever the faults, and each run of it is long: not worth shrinking.
+  const budget = failure.what === 'storm' ? 0 : options.maxShrinkRuns ?? 100;
+  const shrunk = shrinkFaults(faults, failure, (candidate) => runScenario(scenario, impl, { ...base, faults: candidate }).failure, budget);
   const traced = runScenario(scenario, impl, { ...base, faults: shrunk.faults, trace: 'all' });
   // Trace level changes nothing the run decides; if the traced replay does not fail the same way, say so.
   const final = traced.failure ?? shrunk.failure;

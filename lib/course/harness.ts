@@ -177,19 +177,19 @@ export class Harness {
 
   /** rf.GetState(). */
   getState(i: number): { term: number; isLeader: boolean } {
-    const status = this.cluster.status(this.id(i));
-    if (!status.alive) this.fatal(`GetState() on crashed server ${i}`);
-    return { term: status.term, isLeader: status.role === 'leader' };
+    const core = this.cluster.raft(this.id(i));
+    if (!core) this.fatal(`GetState() on crashed server ${i}`);
+    return { term: core.currentTerm, isLeader: core.role === 'leader' };
   }
 
   /** rf.Start(cmd): (index, term, isLeader). */
   start(i: number, value: Value): StartResult {
     const id = this.id(i);
-    if (!this.cluster.isAlive(id)) this.fatal(`Start() on crashed server ${i}`);
+    if (!this.cluster.raft(id)) this.fatal(`Start() on crashed server ${i}`);
     const r = this.cluster.propose(command(value), id);
     if (r.accepted) return { index: r.index, term: r.term, isLeader: true };
-    const status = this.cluster.status(id);
-    return { index: status.lastIndex + 1, term: status.term, isLeader: false };
+    const core = this.cluster.raft(id)!;
+    return { index: core.lastIndex + 1, term: core.currentTerm, isLeader: false };
   }
 
   // ---- config.go's checks ----

@@ -209,7 +209,8 @@ function backup(seed: number): ScenarioPlan {
     { at: 4600, kind: 'one', value: v(), retry: true, chain: 30 },
     { at: 7600, kind: 'one', value: v(), retry: true },
   ];
-  return { servers: 5, faults, steps, durationMs: 8000 };
+  // 8 entries per AppendEntries: a follower far behind is caught up over several messages
+  return { servers: 5, faults, steps, durationMs: 8000, maxEntriesPerAppend: 8 };
 }
 
 /**

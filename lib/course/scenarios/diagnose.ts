@@ -31,13 +31,21 @@ const rules = {
   resetTimer: 'Rules for Followers: only AppendEntries from the current leader, or granting a vote, resets the election timer',
   heartbeat: 'Rules for Leaders (upon election send heartbeats, and repeat them during idle periods to prevent election timeouts)',
   stepDown: 'Rules for All Servers (if a message has term T > currentTerm: set currentTerm = T, convert to follower); Candidates: AppendEntries from a new leader: convert to follower',
-  replyTerm: 'Rules for All Servers (a reply with term T > currentTerm: convert to follower); a reply of an earlier term is ignored',
+  replyTerm: 'Rules for Candidates: count only votes of its current term (a reply of an earlier term is ignored)',
+  appendTerm: 'AppendEntries receiver rule 1 (reply false if term < currentTerm)',
 } as const;
 
 export function diagnose(failure: ScenarioFailure, cluster: Cluster | null): Diagnosis {
   switch (failure.kind) {
-    case 'handler':
-      return { rule: failure.rule ?? 'the handler contract', why: `the core stopped ${failure.what}: it broke the rule above` };
+    case 'handler': {
+      const rule = failure.rule ?? 'the handler contract';
+      // The core names the contract; say which of Figure 2's rules keeps it.
+      const also =
+        failure.what === 'onAppendEntries' && /commitIndex/.test(rule) ? `; ${rules.leaderCommit}`
+        : failure.what === 'applyCommitted' ? `; ${rules.apply}`
+        : '';
+      return { rule: rule + also, why: `the core stopped ${failure.what}: it broke the rule above` };
+    }
     case 'safety':
       return diagnoseSafety(failure, cluster);
     case 'assertion':
@@ -49,25 +57,34 @@ export function diagnose(failure: ScenarioFailure, cluster: Cluster | null): Dia
 
 function diagnoseSafety(failure: ScenarioFailure, cluster: Cluster | null): Diagnosis {
   const d = failure.detail;
+  const twin = twoLeadersOfOneTerm(cluster);
+  if (twin && failure.what !== 'Election Safety') {
+    return {
+      rule: `${rules.stepDown}; ${rules.voteOnce}`,
+      why: `${twin} lead the same term at once: a leader that learnt of a higher term kept leading in it`,
+    };
+  }
   switch (failure.what) {
     case 'Election Safety':
       return {
-        rule: `${rules.voteOnce}; ${rules.votedForOnNewTerm}; ${rules.persistVote}`,
+        rule: `${rules.voteOnce}; ${rules.votedForOnNewTerm}; ${rules.persistVote}; ${rules.replyTerm}`,
         why: 'two leaders in one term: some server voted twice in a term (or forgot its vote across a crash), or a candidate counted votes it did not get',
       };
     case 'Log Matching':
       return {
-        rule: `${rules.truncate}; ${rules.consistency}; ${rules.sender}`,
+        rule: `${rules.truncate}; ${rules.consistency}; ${rules.sender}; ${rules.appendTerm}`,
         why: 'two logs hold the same index and term with different entries or different prefixes: a follower kept entries it should have deleted, or accepted entries that do not follow its log',
       };
     case 'Leader Completeness': {
       const earlier = committedEarlierTerm(d, cluster);
-      const order = earlier ? [rules.commitRule, rules.upToDate, rules.persistVote] : [rules.upToDate, rules.commitRule, rules.persistVote];
+      const order = earlier
+        ? [rules.commitRule, rules.upToDate, rules.persistVote, rules.appendTerm]
+        : [rules.upToDate, rules.commitRule, rules.persistVote, rules.appendTerm];
       return {
         rule: order.join('; '),
         why: earlier
           ? "a committed entry was lost by a later leader: it was an entry of an earlier term counted as committed by replicas (Figure 8)"
-          : 'a server became leader without an entry already committed: a vote went to a candidate with a less up-to-date log, or an acknowledged entry was not on stable storage',
+          : 'a server became leader without an entry already committed: a vote went to a candidate with a less up-to-date log, an acknowledged entry was not on stable storage, or a stale leader overwrote a log',
       };
     }
     case 'State Machine Safety':
@@ -76,7 +93,7 @@ function diagnoseSafety(failure: ScenarioFailure, cluster: Cluster | null): Diag
         return { rule: `${rules.apply}; ${rules.leaderCommit}; ${rules.truncate}`, why: 'two servers applied different commands at the same index' };
       }
       return {
-        rule: `${rules.leaderCommit}; ${rules.truncate}; ${rules.commitRule}`,
+        rule: `${rules.leaderCommit}; ${rules.truncate}; ${rules.commitRule}; ${rules.appendTerm}`,
         why: 'a server committed an index where its log differs from what was committed there: its commitIndex covered entries the leader never sent it',
       };
     case 'Leader Append-Only':
@@ -87,6 +104,15 @@ function diagnoseSafety(failure: ScenarioFailure, cluster: Cluster | null): Diag
     default:
       return { rule: 'Figure 3', why: d };
   }
+}
+
+/** Two live servers that both lead one term (the monitor checks elections; this catches one that never stepped down). */
+function twoLeadersOfOneTerm(cluster: Cluster | null): string | null {
+  if (!cluster) return null;
+  const byTerm = new Map<number, string[]>();
+  for (const s of cluster.statuses()) if (s.role === 'leader') byTerm.set(s.term, [...(byTerm.get(s.term) ?? []), s.id]);
+  for (const ids of byTerm.values()) if (ids.length > 1) return ids.join(' and ');
+  return null;
 }
 
 /** "committed up to index K (committed by X in term T)": was log[K] of an earlier term than T? */

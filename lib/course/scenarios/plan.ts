@@ -61,6 +61,8 @@ export interface ScenarioPlan {
   readonly steps: readonly Step[];
   /** The scenario ends here, or when its last client gives up, whichever is later. */
   readonly durationMs: number;
+  /** Most entries per AppendEntries (default: the core's, 64). */
+  readonly maxEntriesPerAppend?: number;
 }
 
 /** One line per fault: "  1500.000 ms  disconnect n1". */

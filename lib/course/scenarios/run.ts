@@ -33,7 +33,7 @@ export interface RunOptions {
   readonly faults?: readonly Fault[];
   /** Default 'off'; 'all' for the pictures of a failing run. */
   readonly trace?: TraceLevel;
-  /** Most simulator events one run may take (a message storm ends the run). Default 400,000. */
+  /** Most simulator events one run may take (a message storm ends the run). Default 50,000 (the reference needs under 4,000). */
   readonly maxEvents?: number;
   /** Bug zoo only: a documented bug of the simulator's driver (lib/fuzz/zoo.ts). */
   readonly bugs?: ClusterBugs;
@@ -52,13 +52,14 @@ export interface ScenarioRun {
 /** A leader must be found within this long after a majority is up (election timeouts are 150-300 ms). */
 const settleMs = 1200;
 const oneGivesUpMs = 10_000;
-const defaultMaxEvents = 400_000;
+const defaultMaxEvents = 50_000; // the reference takes at most ~4,000 per scenario
 
 export function runScenario(scenario: Scenario, impl: StudentImpl, options: RunOptions): ScenarioRun {
   const plan = scenario.plan(options.seed);
   const h = new Harness(plan.servers, {
     seed: options.seed,
     trace: options.trace ?? 'off',
+    ...(plan.maxEntriesPerAppend ? { maxEntriesPerAppend: plan.maxEntriesPerAppend } : {}),
     ...studentClusterOptions(impl),
     ...(options.bugs ? { bugs: options.bugs } : {}),
   });
@@ -169,8 +170,8 @@ class RunState {
     const out: { i: number; term: number }[] = [];
     for (let i = 0; i < this.n; i++) {
       if (!this.up(i)) continue;
-      const s = this.h.cluster.status(this.h.id(i));
-      if (s.role === 'leader') out.push({ i, term: s.term });
+      const core = this.h.cluster.raft(this.h.id(i));
+      if (core?.role === 'leader') out.push({ i, term: core.currentTerm });
     }
     return out;
   }
@@ -188,7 +189,7 @@ class RunState {
       if (leaders.length === 0) {
         // a crashed or cut-off server may still believe it leads; config.go's loops look at every server
         for (let i = 0; i < this.n; i++) {
-          if (this.h.isAlive(i) && this.h.cluster.status(this.h.id(i)).role === 'leader') return (i + ref.leader) % this.n;
+          if (this.h.cluster.raft(this.h.id(i))?.role === 'leader') return (i + ref.leader) % this.n;
         }
         return null;
       }
@@ -337,7 +338,7 @@ class RunState {
     let term = -1;
     for (let i = 0; i < this.n; i++) {
       if (!this.up(i)) continue;
-      const t = this.h.cluster.status(this.h.id(i)).term;
+      const t = this.h.cluster.raft(this.h.id(i))!.currentTerm;
       if (term === -1) term = t;
       else if (t !== term) this.fail('same term', 'terms', `servers disagree on the term (${term} and ${t})`);
     }

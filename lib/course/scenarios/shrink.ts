@@ -23,7 +23,7 @@ export function shrinkFaults(
   faults: readonly Fault[],
   failure: ScenarioFailure,
   run: (faults: readonly Fault[]) => ScenarioFailure | null,
-  maxRuns = 150,
+  maxRuns = 100,
 ): ShrunkFaults {
   let runs = 0;
   let best = { faults, failure };
@@ -36,7 +36,7 @@ export function shrinkFaults(
     }
     return false;
   };
-  if (best.faults.length > 0) fails([]);
+  if (best.faults.length > 0 && maxRuns > 0) fails([]);
   let n = 2;
   while (best.faults.length > 0 && runs < maxRuns) {
     const current = best.faults;
