@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import type { Check, TaskResult } from '../../../grading/checks';
+import type { Check, TaskResult } from '../checklist';
 import type { Cluster } from '../../sim/cluster';
 import { reportResult } from '../autograder';
 import {
