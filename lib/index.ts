@@ -32,7 +32,7 @@ export { runVirtual, type SimNodeOptions } from './api/sim-node';
 
 export { RealNode, type RealNodeOptions, type RealNodeStats } from './net/real-node';
 export { FileStorage } from './net/file-storage';
-export { RaftFileError, readRaftosFiles, writeRaftosFiles, fileNamesFor } from './net/raftos-files';
+export { RaftFileError, readRaftosFiles, writeRaftosFiles, fileNamesFor, parseLogText, parseStorageText, parseStateMachineText, formatLog, formatStorage } from './net/raftos-files';
 export { encodeDatagram, decodeDatagram, type Security, type DropReason } from './net/codec';
 
 export { task2, task3, taskFileName, manualPollMs, type TaskIO, type TaskOptions } from './lab/tasks';
@@ -42,6 +42,20 @@ export * from './fuzz/index';
 export type { ClusterBugs } from './sim/cluster';
 
 export { gradeScenarios, replayScenario, runScenarioChecks, scenarioNames, ScenarioReplay, type GradeOptions, type ReplayOptions } from './course/scenarios/grade';
+
+// What the notebooks use (they import from this file only, and from grading/index for the instructor's grader).
+export { termTimeline, logGrid, electionCdf, messageDiagram, display, saveSvg } from './viz/index';
+export { check, autograder, reportResult, type NotebookCheck } from './course/autograder';
+export { fakeNode, fakePeers, type FakeNode, type FakeEvent as FakeNodeEvent, type FakeNodeState } from './course/fake-node';
+export { saveImpl, implementationModule, type SaveResult, type SavedImplementation } from './course/save-impl';
+export { assembleHandIn, HandInError, type HandIn, type HandInOptions } from './course/hand-in';
+export { loadImplementation, ImplementationError, type Implementation } from './lab/impl';
+export { writeSimulatedRun, RunFolderError } from './lab/run-folder';
+export * as nb01 from './course/notebook-01';
+export * as nb02 from './course/notebook-02';
+export * as nb03 from './course/notebook-03';
+export * as nb04 from './course/notebook-04';
+
 export { scenarios, type Scenario } from './course/scenarios/catalog';
 export type { Fault as ScenarioFault } from './course/scenarios/plan';
 export type { ScenarioFailure } from './course/scenarios/run';

@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Argument } from 'commander';
 import { runLabProcesses } from '../lib/lab/process-lab';
 import { runLabInSim } from '../lib/lab/sim-lab';
 import { fastPollMs } from '../lib/lab/tasks';
+import { loadImplementation } from '../lib/lab/impl';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -25,14 +26,16 @@ const program = new Command()
   .option('--quiet', 'do not echo the nodes\' output', false)
   .option('--sim', 'run the three nodes in the in-process cluster, in virtual time (same files, in milliseconds)', false)
   .option('--seed <n>', 'with --sim: the seed of the run', positiveInt, 1)
+  .option('--impl <file>', 'run your Raft: a module exporting `handlers` and/or `rules` (what saveImpl writes from the notebooks)')
   .parse();
 
 const [taskName] = program.processedArgs as [string];
-const opts = program.opts<{ fast: boolean; out: string; basePort: number; timeout?: number; quiet: boolean; sim: boolean; seed: number }>();
+const opts = program.opts<{ fast: boolean; out: string; basePort: number; timeout?: number; quiet: boolean; sim: boolean; seed: number; impl?: string }>();
 const task = taskName === 'task2' ? 2 : 3;
 
 if (opts.sim) {
-  runLabInSim(task, { seed: opts.seed, out: opts.out, ...(opts.fast ? { pollMs: task === 2 ? fastPollMs.task2 : fastPollMs.task3, reactionMs: 300 } : {}) })
+  const impl = opts.impl === undefined ? undefined : loadImplementation(opts.impl);
+  runLabInSim(task, { seed: opts.seed, out: opts.out, ...(impl ? { handlers: impl.handlers, rules: impl.rules } : {}), ...(opts.fast ? { pollMs: task === 2 ? fastPollMs.task2 : fastPollMs.task3, reactionMs: 300 } : {}) })
     .then((run) => {
       if (!opts.quiet) console.log(run.cluster.timeline(['role', 'crash', 'commit']));
       const stops = run.stops.map((s) => `${s.node} (${s.how}, ${(s.at / 1000).toFixed(1)} s)`).join(', ');
@@ -51,6 +54,7 @@ runLabProcesses({
   fast: opts.fast,
   out: opts.out,
   basePort: opts.basePort,
+  ...(opts.impl ? { impl: opts.impl } : {}),
   ...(opts.timeout ? { timeoutMs: opts.timeout * 1000 } : {}),
   echo: opts.quiet ? () => undefined : (line) => console.log(line),
 })

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { fastPollMs, manualPollMs, task2, task3, taskFileName, type TaskIO } from '../lib/lab/tasks';
 import { RealNode } from '../lib/net/real-node';
+import { describeImplementation, loadImplementation, type Implementation } from '../lib/lab/impl';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -27,6 +28,7 @@ const program = new Command()
   .option('--fast', 'short polls, so a whole run takes seconds', false)
   .option('--secret <secret>', 'shared secret: authenticate every datagram (all nodes need the same one)')
   .option('--encrypt', 'with --secret, also encrypt every datagram', false)
+  .option('--impl <file>', "run your Raft: a module exporting `handlers` and/or `rules` (what saveImpl writes from the notebooks)")
   .parse();
 
 interface Opts {
@@ -40,6 +42,7 @@ interface Opts {
   fast: boolean;
   secret?: string;
   encrypt: boolean;
+  impl?: string;
 }
 const opts = program.opts<Opts>();
 if (opts.id > opts.nodes) program.error(`--id must be between 1 and ${opts.nodes}, got ${opts.id}`);
@@ -50,6 +53,12 @@ const ids = Array.from({ length: opts.nodes }, (_, i) => `${opts.host}:${opts.ba
 const self = ids[opts.id - 1]!;
 const pollMs = opts.pollMs ?? (opts.fast ? (task === 2 ? fastPollMs.task2 : fastPollMs.task3) : task === 2 ? manualPollMs.task2 : manualPollMs.task3);
 const file = path.join(opts.dir, taskFileName(task, opts.id));
+let impl: Implementation | undefined;
+try {
+  impl = opts.impl === undefined ? undefined : loadImplementation(opts.impl);
+} catch (error) {
+  program.error(`--impl ${(error as Error).message}`);
+}
 
 async function main(): Promise<void> {
   fs.mkdirSync(opts.dir, { recursive: true });
@@ -59,9 +68,11 @@ async function main(): Promise<void> {
     peers: ids.filter((id) => id !== self),
     dir: opts.dir,
     ...(opts.secret ? { security: { secret: opts.secret, encrypt: opts.encrypt } } : {}),
+    ...(impl ? { handlers: impl.handlers, rules: impl.rules } : {}),
   });
   const say = (message: string) => console.log(`[${self}] ${message}`);
   say(`started (task ${task}, node ${opts.id}, polling every ${pollMs} ms); files in ${path.resolve(opts.dir)}`);
+  if (impl) say(describeImplementation(impl));
   node.on('role', (role, term) => say(`${role} in term ${term}`));
   node.on('leader', (leader) => say(leader === null ? 'no leader known' : `the leader is ${leader}`));
 

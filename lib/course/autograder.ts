@@ -84,11 +84,19 @@ export function installResultSink(sink: ResultSink): void {
   resultSink = sink;
 }
 
+export interface AutograderOptions {
+  /** The cell's total, hidden tests included (metadata points): the student version names the points it cannot see. */
+  readonly points?: number;
+}
+
 /** Run the checks, print the checklist, and fail (throw AutograderFailure) if any check failed. */
-export async function autograder(title: string, checks: readonly NotebookCheck[]): Promise<TaskResult> {
+export async function autograder(title: string, checks: readonly NotebookCheck[], options: AutograderOptions = {}): Promise<TaskResult> {
   const result = await runChecks(checks);
   resultSink?.(title, result);
   console.log(formatChecklist(result, `Autograder: ${title}`));
+  const hidden = (options.points ?? result.max) - result.max;
+  if (hidden > 0) console.log(`(out of ${options.points} points: ${hidden} more come from hidden tests, which the instructor's grader runs)`);
+  if (hidden < 0) throw new Error(`autograder ${title}: its checks are worth ${result.max} points, more than the cell's ${options.points}`);
   if (!result.passed) throw new AutograderFailure(title, result);
   return result;
 }

@@ -48,7 +48,7 @@ export const figure8Ids = ['S1', 'S2', 'S3', 'S4', 'S5'] as const;
  * Five servers with long election timers (only campaign() starts elections) and a fixed 1 ms latency, so every
  * step of the script is exact.
  */
-export function figure8Cluster(rules?: Partial<RaftRules>): Cluster {
+export function figure8Cluster(rules?: Partial<RaftRules>, handlers?: Partial<Handlers>): Cluster {
   return new Cluster({
     nodes: [...figure8Ids],
     seed: 8,
@@ -56,6 +56,7 @@ export function figure8Cluster(rules?: Partial<RaftRules>): Cluster {
     timings: { electionTimeout: { min: 60_000, max: 60_000 }, heartbeatInterval: 20 },
     trace: 'state',
     ...(rules ? { rules } : {}),
+    ...(handlers ? { handlers } : {}),
   });
 }
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { loadImplementation } from './impl';
 import { taskFileName } from './tasks';
 
 export interface ProcessLabOptions {
@@ -14,6 +15,8 @@ export interface ProcessLabOptions {
   readonly echo?: (line: string) => void;
   /** How many "LEADER => None" lines the last node must write before it is stopped. Default 3. */
   readonly noneLines?: number;
+  /** Run the student's Raft: a module exporting `handlers` and/or `rules` (`--impl FILE`). */
+  readonly impl?: string;
 }
 
 export interface ProcessLabResult {
@@ -61,6 +64,8 @@ export async function runLabProcesses(options: ProcessLabOptions): Promise<Proce
   const noneLines = options.noneLines ?? 3;
   const reactionMs = fast ? 300 : 2000;
   const echo = options.echo ?? (() => undefined);
+  // Checked here once, so a broken module is one clear error rather than three crashed nodes.
+  const impl = options.impl === undefined ? undefined : loadImplementation(options.impl).file;
   fs.mkdirSync(out, { recursive: true });
   // Manual, Task 3 step 2: remove the .log, .storage and .state_machine files before each run.
   for (const name of fs.readdirSync(out)) {
@@ -70,6 +75,7 @@ export async function runLabProcesses(options: ProcessLabOptions): Promise<Proce
   const nodes: NodeProcess[] = [1, 2, 3].map((number) => {
     const args = ['--import', 'tsx', taskScript, '--task', String(task), '--id', String(number), '--dir', out, '--base-port', String(basePort)];
     if (fast) args.push('--fast');
+    if (impl) args.push('--impl', impl);
     const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     const prefixLines = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') echo(`node ${number} | ${line}`);
@@ -133,7 +139,8 @@ export async function runLabProcesses(options: ProcessLabOptions): Promise<Proce
   }
 
   for (const n of [1, 2, 3]) {
-    fs.writeFileSync(path.join(out, `${n}.sh`), `# node ${n} of the lab, one terminal each\nnpm run task2 -- --id ${n}\nnpm run task3 -- --id ${n}\n`);
+    const withImpl = impl ? ` --impl ${JSON.stringify(path.relative(repoRoot, impl))}` : '';
+    fs.writeFileSync(path.join(out, `${n}.sh`), `# node ${n} of the lab, one terminal each\nnpm run task2 -- --id ${n}${withImpl}\nnpm run task3 -- --id ${n}${withImpl}\n`);
   }
   const files = fs.readdirSync(out).sort();
   const problems = failure ? [failure] : checkOutcome(task, stops, (n) => readLines(file(n)));

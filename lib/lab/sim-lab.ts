@@ -1,8 +1,9 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { runVirtual, SimNode } from '../api/sim-node';
+import { writeSimulatedRun } from './run-folder';
 import { formatLog, formatStateMachine, formatStorage } from '../net/raftos-files';
+import type { Handlers } from '../raft/context';
 import type { Timings } from '../raft/node';
+import type { RaftRules } from '../raft/rules';
 import type { NodeId } from '../raft/types';
 import { Cluster } from '../sim/cluster';
 import type { NetworkOptions } from '../sim/network';
@@ -20,8 +21,11 @@ export interface SimLabOptions {
   readonly network?: Partial<NetworkOptions>;
   /** Give up after this much virtual time. Default 10 minutes. */
   readonly maxVirtualMs?: number;
-  /** Write the artifact files into this folder too. */
+  /** Write the artifact files into this folder too (refused if it holds files a simulated run did not write). */
   readonly out?: string;
+  /** Run the nodes on these handlers (a student's Raft); the rest are the reference's. */
+  readonly handlers?: Partial<Handlers>;
+  readonly rules?: Partial<RaftRules>;
 }
 
 export interface SimLabRun {
@@ -48,6 +52,8 @@ export async function runLabInSim(task: 2 | 3, options: SimLabOptions = {}): Pro
     trace: 'state',
     ...(options.timings ? { timings: options.timings } : {}),
     ...(options.network ? { network: options.network } : {}),
+    ...(options.handlers ? { handlers: options.handlers } : {}),
+    ...(options.rules ? { rules: options.rules } : {}),
   });
   const pollMs = options.pollMs ?? (task === 2 ? manualPollMs.task2 : manualPollMs.task3);
   const reactionMs = options.reactionMs ?? 3000;
@@ -134,12 +140,7 @@ export async function runLabInSim(task: 2 | 3, options: SimLabOptions = {}): Pro
     const stateMachine = cluster.stateMachine(id);
     if (stateMachine.size > 0) files.set(`${base}.state_machine`, formatStateMachine(stateMachine.toJSON()));
   }
-  if (options.out) {
-    fs.mkdirSync(options.out, { recursive: true });
-    if (task === 3) {
-      for (const name of fs.readdirSync(options.out)) if (name.startsWith('127.')) fs.rmSync(path.join(options.out, name));
-    }
-    for (const [name, content] of files) fs.writeFileSync(path.join(options.out, name), content);
-  }
+  // Replaces the previous simulated run's files only; a folder with anything else in it is refused.
+  if (options.out) writeSimulatedRun(options.out, files, `runLabInSim(${task}, seed ${options.seed ?? 1})`);
   return { task, cluster, files, stops, completed };
 }

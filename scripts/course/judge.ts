@@ -38,7 +38,7 @@ export function judge(version: Version, report: RunReport): string[] {
       continue;
     }
     if (c.role === 'autograder') {
-      const checklist = /^\[ \] /m.test(c.stdout) && /^fix: /m.test(c.stdout.replace(/^ +/gm, '')) && /Score: /.test(c.stdout);
+      const checklist = /^\[ \] /m.test(c.stdout) && /^(fix|rule to check): /m.test(c.stdout.replace(/^ +/gm, '')) && /Score: /.test(c.stdout);
       if (failed && !checklist) problems.push(`${where(c)} failed without the checklist: ${firstLines(c.stderr || c.stdout)}`);
       if (!failed && c.needsSolution) problems.push(`${where(c)} passes in the student version: its checks do not need the exercise's solution`);
       continue;
