@@ -54,7 +54,8 @@ export function studentCode(impl: StudentImpl): StudentCode {
     const own = fn.name && identifier.test(fn.name) && fn.name !== 'anonymous' ? fn.name : `__student_${key}`;
     const name = seenNames.has(own) ? `__student_${key}` : own;
     seenNames.add(name);
-    scripts.push({ source: `var ${name} = (${functionSource(fn as (...a: unknown[]) => unknown, key)});`, filename: `${key}.js` });
+    // Both names: tslab compiles a call to a function of an earlier cell as `exports.name(...)`.
+    scripts.push({ source: `var ${name} = (${functionSource(fn as (...a: unknown[]) => unknown, key)});\nexports.${name} = ${name};`, filename: `${key}.js` });
     return name;
   };
   for (const [key, fn] of Object.entries(impl.handlers ?? {})) {
