@@ -8,6 +8,7 @@
  *   (otherwise its checks pass without a solution: a check that cannot fail).
  * Executed copies go to out/notebooks/. Prints one line per notebook and the total time.
  */
+import { precompileKernelLibrary } from '../grading/kernel-library';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
     console.error('notebooks:check: no notebooks found (run "npm run release" first)');
     process.exit(1);
   }
+  await precompileKernelLibrary(); // every kernel starts from the compiled library, none compiles lib/ itself
   const start = performance.now();
   let failed = 0;
   await pool(jobsList, Number(jobs), async (job) => {

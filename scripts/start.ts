@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
+import { precompileKernelLibrary } from '../grading/kernel-library';
 import { aptCommand, jupyterEnv, jupyterPath, kernelName, kernelProblem, missingJupyter, repoRoot, systemPython, type Missing } from '../grading/jupyter';
 
 interface Options {
@@ -93,7 +94,7 @@ function notebookCommand(): string[] | null {
   return null;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const opts = new Command('start')
     .description('Open the Raft Lab course in Jupyter')
     .option('--port <port>', 'port of the Jupyter server', '8888')
@@ -139,6 +140,11 @@ function main(): void {
   say(`starting: JUPYTER_PATH=${jupyterPath} ${command[0]} ${args.join(' ')}`);
   say('open 00-welcome.ipynb to begin; Ctrl+C stops the server.');
   if (opts.dryRun) return;
+  if (process.env.RAFTLAB_WATCH !== '1') {
+    // Every kernel then starts from the compiled library instead of compiling lib/ itself (once per version).
+    say('compiling the library for the notebook kernel (once per version of lib/; a few seconds)...');
+    await precompileKernelLibrary().catch((error: Error) => say(`${error.message} (each kernel will compile it instead)`));
+  }
   const child = spawn(command[0]!, args, { stdio: 'inherit', env: jupyterEnv(), cwd: repoRoot });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
@@ -146,9 +152,7 @@ function main(): void {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
 }
 
-try {
-  main();
-} catch (error) {
-  say((error as Error).message);
+main().catch((error: Error) => {
+  say(error.message);
   process.exit(1);
-}
+});

@@ -15,6 +15,8 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..', '..', '..');
 const SOURCE_DIRS = ['lib', 'grading', 'scripts'];
 const FORMAT = '1';
+// The explorer's page runs in the browser (DOM types, its own tsconfig and bundle): never in the kernel.
+const NOT_FOR_THE_KERNEL = new Set([path.join(root, 'lib', 'scope', 'page')]);
 
 function tsSources(dir, out = []) {
   let entries;
@@ -25,7 +27,7 @@ function tsSources(dir, out = []) {
   }
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const full = path.join(dir, e.name);
-    if (e.isDirectory() && e.name !== 'node_modules') tsSources(full, out);
+    if (e.isDirectory() && e.name !== 'node_modules' && !NOT_FOR_THE_KERNEL.has(full)) tsSources(full, out);
     else if (e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(full);
   }
   return out;
@@ -84,7 +86,7 @@ function ensureCache(ts = loadTs()) {
     fs.writeFileSync(file, text);
     emitted.push(path.relative(tmp, file));
   });
-  if (result.emitSkipped) throw new Error('Raft Lab kernel: compiling the library failed');
+  if (result.emitSkipped) throw new Error(`Raft Lab kernel: compiling the library failed: ${ts.formatDiagnostics(result.diagnostics.slice(0, 5), { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" })}`);
   fs.writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify({ typescript: ts.version, files: emitted.sort() }));
   try {
     fs.renameSync(tmp, dir);
