@@ -1,3 +1,4 @@
+import { precompileKernelLibrary } from './kernel-library';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -203,7 +204,12 @@ export async function gradeNotebook(file: string, options: NotebookGradeOptions,
 }
 
 /** The notebook in its kernel (sandboxed), for the executed notebook and feedback: a check worth nothing. */
+let kernelLibrary: Promise<void> | null = null;
+
 async function runKernel(name: string, student: Notebook, dir: string, options: NotebookGradeOptions, limits: Partial<SandboxLimits>): Promise<Check> {
+  // The sandboxed kernel sees the checkout read-only: compile its library cache first (once per process and version).
+  kernelLibrary ??= precompileKernelLibrary().catch(() => undefined);
+  await kernelLibrary;
   const publicFile = path.join(options.publicDir ?? path.join(repoRoot, 'notebooks'), name);
   const published = fs.existsSync(publicFile) ? parseNotebook(fs.readFileSync(publicFile, 'utf8'), publicFile) : null;
   const { notebook } = published ? withHiddenTests(student, published) : { notebook: student };

@@ -37,11 +37,14 @@ function studentNotebook(exercises: Record<string, string>, autograder?: (source
 
 const solution = Object.fromEntries(solutionCode);
 const constant = {
-  '01-log-up-to-date': 'function logIsUpToDate(candidate: LogPosition, mine: LogPosition): boolean { return true; }',
-  '01-grant-vote': 'function grantVote(ctx: VoteContext): boolean { return true; }',
-  '01-election-timeout': 'function electionTimeout(min: number, max: number, random: () => number): number { return min; }',
+  '01-log-up-to-date': 'function logIsUpToDate(candidate: any, mine: any): boolean { return true; }',
+  '01-on-higher-term': 'function onHigherTerm(ctx: any, term: number, from: string, message: any): void { return; }',
+  '01-on-election-timeout': 'function onElectionTimeout(ctx: any): void { return; }',
+  '01-on-request-vote': 'function onRequestVote(ctx: any, from: string, request: any): void { return; }',
+  '01-on-request-vote-reply': 'function onRequestVoteReply(ctx: any, from: string, reply: any): void { return; }',
+  '01-on-heartbeat-timeout': 'function onHeartbeatTimeout(ctx: any): void { return; }',
 };
-const forged = "console.log('Score: 100/100');\nconsole.log('Autograder: all checks passed\\nScore: 33/33');\n";
+const forged = "console.log('Score: 100/100');\nconsole.log('Autograder: all checks passed\\nScore: 58/58');\n";
 
 const variants: Record<string, { nb: Nb; kernelRun?: boolean }> = {
   solution: { nb: studentNotebook(solution) },
@@ -83,25 +86,25 @@ const variants: Record<string, { nb: Nb; kernelRun?: boolean }> = {
   'escape through constructors': {
     nb: studentNotebook({
       ...constant,
-      '01-grant-vote': "const p = (this as any).constructor.constructor('return process')();\np.mainModule.require('fs').writeFileSync('/tmp/pwned', 'x');\n" + constant['01-grant-vote'],
+      '01-on-higher-term': "const p = (this as any).constructor.constructor('return process')();\np.mainModule.require('fs').writeFileSync('/tmp/pwned', 'x');\n" + constant['01-on-higher-term'],
     }),
   },
   'Proxy equal to everything': {
     nb: studentNotebook({
+      ...constant,
       '01-log-up-to-date': 'function logIsUpToDate(a: any, b: any): any { return new Proxy({}, { get: () => true, has: () => true, ownKeys: () => ["valueOf"], getOwnPropertyDescriptor: () => ({ value: true, enumerable: true, configurable: true }) }); }',
-      '01-grant-vote': 'function grantVote(ctx: any): any { const p: any = new Proxy(function () {}, { get: (_t, k) => (k === Symbol.toPrimitive ? () => true : p), apply: () => p }); return p; }',
-      '01-election-timeout': 'function electionTimeout(min: number, max: number, random: () => number): any { return new Proxy({}, { get: () => 225 }); }',
+      '01-on-request-vote': 'function onRequestVote(ctx: any, from: string, request: any): any { const p: any = new Proxy(function () {}, { get: (_t, k) => (k === Symbol.toPrimitive ? () => true : p), apply: () => p }); return p; }',
     }),
   },
   'loops forever': {
-    nb: studentNotebook({ ...solution, '01-log-up-to-date': 'function logIsUpToDate(candidate: LogPosition, mine: LogPosition): boolean { while (true) {} }' }),
+    nb: studentNotebook({ ...solution, '01-log-up-to-date': 'function logIsUpToDate(candidate: any, mine: any): boolean { while (true) {} }' }),
   },
   'cell loops forever at evaluation': {
-    nb: studentNotebook({ ...solution, '01-grant-vote': `while (true) {}\n${solution['01-grant-vote']}` }),
+    nb: studentNotebook({ ...solution, '01-on-request-vote': `while (true) {}\n${solution['01-on-request-vote']}` }),
   },
   'exercise cell deleted': (() => {
     const nb = studentNotebook(solution);
-    return { nb: { ...nb, cells: nb.cells.filter((c) => c.metadata.raftlab?.id !== '01-grant-vote') } };
+    return { nb: { ...nb, cells: nb.cells.filter((c) => c.metadata.raftlab?.id !== '01-on-request-vote') } };
   })(),
 };
 
@@ -109,7 +112,8 @@ type Graded = TaskResult & { problem: string | null };
 const points = (r: Graded, cell: string) => r.checks.find((c) => c.id === `01-leader-election/${cell}`)?.points;
 
 describe('grading: scores only from the trusted harness (issue 10, section 1)', function () {
-  this.timeout(600_000);
+  // 14 notebooks graded by the real harness (each runs the course's scenarios on its exercise cells): minutes.
+  this.timeout(1_800_000);
   const results = new Map<string, Graded>();
   let tmp: string;
 
@@ -142,22 +146,21 @@ describe('grading: scores only from the trusted harness (issue 10, section 1)', 
     for (const name of ['solution', 'solution, autograder cells deleted']) {
       const r = results.get(name)!;
       assert.equal(r.problem, null, name);
-      assert.equal(r.max, 33);
-      assert.equal(r.score, 33, `${name}: ${r.checks.filter((c) => !c.passed).map((c) => c.message).join('\n')}`);
+      assert.equal(r.max, 58);
+      assert.equal(r.score, 58, `${name}: ${r.checks.filter((c) => !c.passed).map((c) => c.message).join('\n')}`);
     }
   });
 
-  it('the untouched student version gets only the points that need no solution (Task 2 files)', () => {
-    assert.equal(score('todo'), 10);
-    assert.equal(points(results.get('todo')!, '01-check-task2'), 10);
+  it('the untouched student version gets nothing (even Task 2 runs on the student\'s own election)', () => {
+    assert.equal(score('todo'), 0, results.get('todo')!.checks.map((c) => `${c.id} ${c.points}/${c.max}`).join(', '));
   });
 
-  it('constant-returning stubs get 0 on the checks that test behaviour', () => {
+  it('do-nothing stubs get 0 on the checks that test behaviour', () => {
     const r = results.get('constant')!;
     assert.ok(points(r, '01-check-up-to-date')! <= 1, 'only "two empty logs" holds for `return true`');
-    assert.ok(points(r, '01-check-grant-vote')! <= 2);
-    assert.ok(points(r, '01-check-election-timeout')! <= 1);
-    assert.ok(score('constant') < 20, `constant stubs scored ${score('constant')}`);
+    assert.equal(points(r, '01-check-scenarios'), 0);
+    assert.equal(points(r, '01-check-task2'), 0);
+    assert.ok(score('constant') < 15, `constant stubs scored ${score('constant')}`);
   });
 
   for (const name of ['forged Score lines (kernel run too)', 'replaced console.log', 'redefined autograder, check, assert', 'edited autograder cells']) {
@@ -175,10 +178,10 @@ describe('grading: scores only from the trusted harness (issue 10, section 1)', 
   it('an exercise that reaches for require, require.cache or the host through constructors raises: its functions and the later ones are undefined', () => {
     assert.equal(score('require.cache and test helpers'), score('todo'), 'the first exercise cell raised: no exercise function is defined');
     const escape = results.get('escape through constructors')!;
-    assert.equal(points(escape, '01-check-grant-vote'), 0);
-    assert.equal(points(escape, '01-check-election-timeout'), 0);
+    assert.equal(points(escape, '01-check-on-higher-term'), 0);
+    assert.equal(points(escape, '01-check-on-election-timeout'), 0);
     assert.ok(score('escape through constructors') <= score('constant'));
-    assert.match(escape.checks.find((c) => c.id.endsWith('01-check-grant-vote'))!.message, /raised/);
+    assert.match(escape.checks.find((c) => c.id.endsWith('01-check-on-higher-term'))!.message, /raised/);
     assert.ok(!fs.existsSync('/tmp/pwned'));
     assert.match(results.get('require.cache and test helpers')!.checks[0]!.message, /cannot import|not defined/);
   });
@@ -191,19 +194,20 @@ describe('grading: scores only from the trusted harness (issue 10, section 1)', 
   it('a function that loops forever times out and scores 0 where it is used; the others keep their points', () => {
     const r = results.get('loops forever')!;
     assert.equal(points(r, '01-check-up-to-date'), 0);
-    assert.equal(points(r, '01-check-grant-vote'), 7);
-    assert.equal(points(r, '01-check-election-timeout'), 3);
-    assert.match(r.checks[0]!.message, /did not return within|endless loop/);
+    assert.equal(points(r, '01-check-on-higher-term'), 4);
+    assert.equal(points(r, '01-check-on-election-timeout'), 6);
+    assert.match(r.checks[0]!.message, /did not return within|endless loop|step budget/);
   });
 
   it('an exercise cell that raises (or never finishes) scores only what does not need it or later cells', () => {
     const r = results.get('cell loops forever at evaluation')!;
     assert.equal(points(r, '01-check-up-to-date'), 4);
-    assert.equal(points(r, '01-check-grant-vote'), 0);
-    assert.equal(points(r, '01-check-election-timeout'), 0, 'a later cell is not run');
+    assert.equal(points(r, '01-check-on-higher-term'), 4);
+    assert.equal(points(r, '01-check-on-request-vote'), 0);
+    assert.equal(points(r, '01-check-on-request-vote-reply'), 0, 'a later cell is not run');
     const d = results.get('exercise cell deleted')!;
-    assert.equal(points(d, '01-check-grant-vote'), 0);
-    assert.equal(points(d, '01-check-election-timeout'), 3, 'a missing cell costs only what depends on it');
-    assert.match(d.checks.find((c) => c.id.endsWith('01-check-grant-vote'))!.message, /no exercise cell 01-grant-vote/);
+    assert.equal(points(d, '01-check-on-request-vote'), 0);
+    assert.equal(points(d, '01-check-on-higher-term'), 4, 'a missing cell costs only what depends on it');
+    assert.match(d.checks.find((c) => c.id.endsWith('01-check-on-request-vote'))!.message, /no exercise cell 01-on-request-vote/);
   });
 });

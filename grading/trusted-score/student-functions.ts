@@ -20,6 +20,32 @@ const helper = `
     const p = parse(payloadJson);
     const used = {};
     let need = null;
+    let argsNow = [];
+    // The data of the arguments now (methods left out), so the host sees what the function changed in them.
+    const snap = (v, depth) => {
+      if (v === null || typeof v !== 'object' || depth > 16) return typeof v === 'function' ? undefined : v;
+      if (v instanceof MapC) { const e = []; v.forEach((x, k) => e.push([snap(k, depth + 1), snap(x, depth + 1)])); return { '\u0000map': e }; }
+      if (v instanceof SetC) { const e = []; v.forEach((x) => e.push(snap(x, depth + 1))); return { '\u0000set': e }; }
+      if (isArray(v)) { const out = []; for (let i = 0; i < v.length; i++) out.push(snap(v[i], depth + 1)); return out; }
+      const o = {};
+      const ks = keys(v);
+      for (let i = 0; i < ks.length; i++) { const x = v[ks[i]]; if (typeof x !== 'function') o[ks[i]] = snap(x, depth + 1); }
+      return o;
+    };
+    const state = () => { try { return snap(argsNow, 0); } catch (e) { return null; } };
+    // After a callback, the host's arguments may have changed (a role, a cleared set): take them over.
+    const adopt = (target, v, depth) => {
+      if (target === null || typeof target !== 'object' || v === null || typeof v !== 'object' || depth > 16) return;
+      if (target instanceof MapC && own.call(v, '\u0000map')) { target.clear(); for (const [k, x] of v['\u0000map']) target.set(decode(k), decode(x)); return; }
+      if (target instanceof SetC && own.call(v, '\u0000set')) { target.clear(); for (const x of v['\u0000set']) target.add(decode(x)); return; }
+      const ks = keys(v);
+      for (let i = 0; i < ks.length; i++) {
+        const k = ks[i], x = v[k], cur = target[k];
+        if (typeof cur === 'function') continue;
+        if (cur !== null && typeof cur === 'object' && x !== null && typeof x === 'object' && !isArray(x)) adopt(cur, x, depth + 1);
+        else target[k] = decode(x);
+      }
+    };
     const stub = (h) => function () {
       const a = [];
       for (let i = 0; i < arguments.length; i++) a.push(arguments[i]);
@@ -31,9 +57,10 @@ const helper = `
       const seen = own.call(p.answers, h) ? p.answers[h] : [];
       if (i < seen.length) {
         if (seen[i].args !== argsJson) { if (need === null) need = { bad: 'a replay called back with other arguments: the function must depend on its arguments only' }; throw NEED; }
+        if (seen[i].after !== undefined && seen[i].after !== null) for (let j = 0; j < argsNow.length; j++) adopt(argsNow[j], seen[i].after[j], 0);
         return decode(seen[i].value);
       }
-      if (need === null) need = { h: h, i: i, args: argsJson };
+      if (need === null) need = { h: h, i: i, args: argsJson, state: state() };
       throw NEED;
     };
     const decode = (v) => {
@@ -50,13 +77,15 @@ const helper = `
     const f = own.call(exportsObject, name) ? exportsObject[name] : g[name];
     if (typeof f !== 'function') return stringify({ error: name + ' is not defined as a function' });
     let result, error = null;
-    try { result = f.apply(undefined, decode(p.args)); } catch (e) { if (need === null) error = text(e); }
+    argsNow = decode(p.args);
+    try { result = f.apply(undefined, argsNow); } catch (e) { if (need === null) error = text(e); }
     if (need !== null) return stringify({ need: need });
     if (error !== null) return stringify({ error: error });
     if (result !== null && typeof result === 'object' && typeof result.then === 'function') return stringify({ error: name + ' returned a Promise: it must return its answer directly (no async)' });
-    if (result === undefined) return '{"undefined":true}';
+    const after = stringify(state());
+    if (result === undefined) return '{"undefined":true,"state":' + after + '}';
     const json = stringify(result);
-    return json === undefined ? '{"undefined":true}' : '{"value":' + json + '}';
+    return json === undefined ? '{"undefined":true,"state":' + after + '}' : '{"value":' + json + ',"state":' + after + '}';
   }
   Object.defineProperty(g, '__harness_invoke', { value: invoke, writable: false, configurable: false, enumerable: false });
 })(globalThis);
@@ -114,7 +143,7 @@ export class StudentFunctions {
     const timedOut = this.timeouts.get(name) ?? 0;
     if (timedOut >= this.options.maxTimeouts) throw new Error(`${name} was not called: ${timedOut} calls of it already ran past ${this.options.callTimeoutMs} ms (an endless loop?)`);
     const handles: ((...a: unknown[]) => unknown)[] = [];
-    const payload: { args: Encoded; answers: Record<number, { args: string; value: Encoded }[]> } = { args: encode(args, handles), answers: {} };
+    const payload: { args: Encoded; answers: Record<number, { args: string; value: Encoded; after: Encoded }[]> } = { args: encode(args, handles), answers: {} };
     for (let callbacks = 0; ; callbacks++) {
       let reply: unknown;
       try {
@@ -126,18 +155,23 @@ export class StudentFunctions {
         }
         throw new Error(`${name}: ${(error as Error).message}`);
       }
-      const r = (typeof reply === 'string' ? JSON.parse(reply) : {}) as { need?: { h?: number; i?: number; args?: string; bad?: string }; error?: string; value?: unknown; undefined?: true };
+      const r = (typeof reply === 'string' ? JSON.parse(reply) : {}) as { need?: { h?: number; i?: number; args?: string; bad?: string; state?: unknown }; error?: string; value?: unknown; undefined?: true; state?: unknown };
       if (r.need) {
         if (r.need.bad !== undefined) throw new Error(`${name}: ${r.need.bad}`);
         if (callbacks >= this.options.maxCallbacks) throw new Error(`${name} called back more than ${this.options.maxCallbacks} times in one call`);
         const h = r.need.h!;
         const target = handles[h];
         if (target === undefined || typeof r.need.args !== 'string') throw new Error(`${name}: a callback that was never given`);
+        // The host's objects get what the function changed so far, the callback runs on them, and the replay
+        // takes over what the callback changed.
+        applyState(args, r.need.state);
         const value = target(...(JSON.parse(r.need.args) as unknown[]));
-        (payload.answers[h] ??= [])[r.need.i!] = { args: r.need.args, value: encode(value, handles) };
+        const after = encode(args, []);
+        (payload.answers[h] ??= [])[r.need.i!] = { args: r.need.args, value: encode(value, handles), after };
         continue;
       }
       if (r.error !== undefined) throw new Error(String(r.error));
+      applyState(args, r.state);
       return r.undefined ? undefined : r.value;
     }
   }
@@ -192,4 +226,67 @@ function encode(value: unknown, handles: ((...a: unknown[]) => unknown)[], depth
   } finally {
     seen.delete(obj);
   }
+}
+
+/**
+ * Copy what the student's function changed in its arguments (their data: fields, Maps, Sets, arrays) back onto
+ * the host's objects, through their setters, so a handler that assigns `ctx.votedFor` is seen as doing so.
+ */
+function applyState(args: readonly unknown[], state: unknown, depth = 0): void {
+  if (!Array.isArray(state)) return;
+  args.forEach((arg, i) => applyTo(arg, state[i], depth));
+}
+
+function applyTo(target: unknown, value: unknown, depth: number): void {
+  if (depth > 16 || target === null || typeof target !== 'object' || value === null || typeof value !== 'object') return;
+  const v = value as Record<string, unknown>;
+  if (target instanceof Map && Array.isArray(v['\u0000map'])) {
+    target.clear();
+    for (const [k, x] of v['\u0000map'] as [unknown, unknown][]) target.set(plain(k), plain(x));
+    return;
+  }
+  if (target instanceof Set && Array.isArray(v['\u0000set'])) {
+    target.clear();
+    for (const x of v['\u0000set'] as unknown[]) target.add(plain(x));
+    return;
+  }
+  if (Array.isArray(target)) {
+    if (Array.isArray(value) && JSON.stringify(target) !== JSON.stringify(value)) target.splice(0, target.length, ...(value as unknown[]).map(plain));
+    return;
+  }
+  const t = target as Record<string, unknown>;
+  for (const [k, x] of Object.entries(v)) {
+    const cur = t[k];
+    if (typeof cur === 'function') continue;
+    if (cur !== null && typeof cur === 'object') {
+      applyTo(cur, x, depth + 1);
+      continue;
+    }
+    const next = plain(x);
+    if (Object.is(cur, next) || (next !== null && typeof next === 'object')) continue;
+    if (!writable(t, k)) continue;
+    try {
+      t[k] = next;
+    } catch {
+      // a read-only field: the student's change is not taken over
+    }
+  }
+}
+
+function writable(obj: object, key: string): boolean {
+  for (let o: object | null = obj; o !== null; o = Object.getPrototypeOf(o) as object | null) {
+    const d = Object.getOwnPropertyDescriptor(o, key);
+    if (d) return d.set !== undefined || d.writable === true;
+  }
+  return Object.isExtensible(obj);
+}
+
+/** Tagged JSON (Maps, Sets) back to values. */
+function plain(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(plain);
+  const o = v as Record<string, unknown>;
+  if (Array.isArray(o['\u0000map'])) return new Map((o['\u0000map'] as [unknown, unknown][]).map(([k, x]) => [plain(k), plain(x)]));
+  if (Array.isArray(o['\u0000set'])) return new Set((o['\u0000set'] as unknown[]).map(plain));
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
 }

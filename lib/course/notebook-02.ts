@@ -1,3 +1,4 @@
+import { studentNodeFactory } from './student-node';
 import type { Handlers } from '../raft/context';
 /**
  * Helpers of notebook 02 (log replication): the Figure 8 script on S1-S5, the scenarios the autograder runs on
@@ -55,8 +56,8 @@ export function figure8Cluster(rules?: Partial<RaftRules>, handlers?: Partial<Ha
     network: { latency: { kind: 'fixed', ms: 1 } },
     timings: { electionTimeout: { min: 60_000, max: 60_000 }, heartbeatInterval: 20 },
     trace: 'state',
-    ...(rules ? { rules } : {}),
-    ...(handlers ? { handlers } : {}),
+    // A student's rules and handlers run isolated (the library's own variants in process): studentNodeFactory.
+    ...(rules || handlers ? { createNode: studentNodeFactory({ ...(rules ? { rules } : {}), ...(handlers ? { handlers } : {}) }) } : {}),
   });
 }
 
@@ -307,7 +308,8 @@ export function runUnderNemesis(
   options: { rounds?: number; bugs?: ClusterBugs; handlers?: Partial<Handlers> } = {},
 ): { violation: InvariantViolation | null; cluster: Cluster } {
   const rounds = options.rounds ?? 200;
-  const cluster = new Cluster({ nodes: 5, seed, trace: 'state', ...(rules ? { rules } : {}), ...(options.bugs ? { bugs: options.bugs } : {}), ...(options.handlers ? { handlers: options.handlers } : {}) });
+  const impl = { ...(rules ? { rules } : {}), ...(options.handlers ? { handlers: options.handlers } : {}) };
+  const cluster = new Cluster({ nodes: 5, seed, trace: 'state', ...(rules || options.handlers ? { createNode: studentNodeFactory(impl) } : {}), ...(options.bugs ? { bugs: options.bugs } : {}) });
   const nemesis = new Rng(seed + 1_000_003);
   let command = 0;
   try {

@@ -1,3 +1,4 @@
+import type { CreateNode } from '../raft/node';
 import { runVirtual, SimNode } from '../api/sim-node';
 import { writeSimulatedRun } from './run-folder';
 import { formatLog, formatStateMachine, formatStorage } from '../net/raftos-files';
@@ -26,6 +27,8 @@ export interface SimLabOptions {
   /** Run the nodes on these handlers (a student's Raft); the rest are the reference's. */
   readonly handlers?: Partial<Handlers>;
   readonly rules?: Partial<RaftRules>;
+  /** Build each server (a student's isolated Raft: studentNodeFactory); handlers and rules are then ignored. */
+  readonly createNode?: CreateNode;
 }
 
 export interface SimLabRun {
@@ -54,6 +57,7 @@ export async function runLabInSim(task: 2 | 3, options: SimLabOptions = {}): Pro
     ...(options.network ? { network: options.network } : {}),
     ...(options.handlers ? { handlers: options.handlers } : {}),
     ...(options.rules ? { rules: options.rules } : {}),
+    ...(options.createNode ? { createNode: options.createNode } : {}),
   });
   const pollMs = options.pollMs ?? (task === 2 ? manualPollMs.task2 : manualPollMs.task3);
   const reactionMs = options.reactionMs ?? 3000;

@@ -49,10 +49,15 @@ if (!watch) {
   ts.sys.watchFile = () => ({ close() {} });
   ts.sys.watchDirectory = () => ({ close() {} });
   if (process.env.RAFTLAB_PRECOMPILED !== '0') {
-    const libCache = require('./lib-cache.js');
-    const dir = libCache.cacheDir(ts);
-    if (libCache.isReady(dir)) libCache.install(ts, dir);
-    else libCache.buildInBackground(dir);
+    try {
+      const libCache = require('./lib-cache.js');
+      const dir = libCache.cacheDir(ts);
+      if (libCache.isReady(dir)) libCache.install(ts, dir);
+      else libCache.buildInBackground(dir);
+    } catch (error) {
+      // The cache is a speed-up only: without it tslab compiles lib/ itself.
+      console.error(`Raft Lab kernel: no compiled library (${error && error.message}); compiling lib/ instead`);
+    }
   }
 }
 require.cache[tsPath].exports = Object.defineProperties({}, descriptors);
