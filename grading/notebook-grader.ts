@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { jupyterEnv, kernelProblem, missingJupyter, repoRoot, systemPython } from './jupyter';
 import { taskResult, type Check, type TaskResult } from './checks';
-import { installHint, readPrivateFile, runSandboxed, sandboxProblem, type SandboxLimits } from './sandbox';
+import { installHint, killTree, readPrivateFile, runSandboxed, sandboxProblem, type SandboxLimits } from './sandbox';
 import { trustedScore } from './trusted-score/run';
 
 /**
@@ -112,46 +112,6 @@ export function withHiddenTests(student: Notebook, reference: Notebook): { noteb
   const restored = [...refCells.keys()].filter((id) => !used.has(id));
   for (const id of restored) cells.push({ ...refCells.get(id)!, outputs: [], execution_count: null });
   return { notebook: { ...student, metadata: { ...student.metadata, kernelspec: reference.metadata['kernelspec'] }, cells }, restored };
-}
-
-/** Every process descended from `pid` (Linux /proc), deepest first. */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const out: number[] = [];
-  const visit = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      visit(c);
-      out.push(c);
-    }
-  };
-  visit(pid);
-  return out;
-}
-
-function killTree(pid: number): void {
-  for (const p of [...descendants(pid), pid]) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
 }
 
 /** Why student notebooks cannot be graded here as asked, or null. */

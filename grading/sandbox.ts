@@ -155,7 +155,8 @@ function wrapper(bwrap: string, args: string[], limits: SandboxLimits, uid: numb
   return ['/usr/bin/prlimit', [...prlimit, '--', ...drop, bwrap, ...args]];
 }
 
-function killTree(pid: number): void {
+/** SIGKILL `pid` and every process descended from it (Linux /proc). */
+export function killTree(pid: number): void {
   const children = new Map<number, number[]>();
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;

@@ -1,4 +1,4 @@
-import type { Fault, Schedule } from './schedule';
+import type { Schedule } from './schedule';
 import type { Failure } from './run';
 
 /**
@@ -22,40 +22,55 @@ export function sameFailure(a: Failure, b: Failure): boolean {
   return a.kind !== 'safety' || b.kind !== 'safety' || a.property === b.property;
 }
 
-export function shrinkSchedule(
-  schedule: Schedule,
-  failure: Failure,
-  run: (schedule: Schedule) => Failure | null,
-  maxRuns = 400,
-): ShrinkResult {
+/**
+ * ddmin over any list: the smallest sublist found for which `run` still fails the same way as `failure`
+ * (removing chunks, halving them when none can go). 1-minimal unless `maxRuns` runs out first.
+ */
+export function ddmin<T, F>(
+  items: readonly T[],
+  failure: F,
+  run: (items: readonly T[]) => F | null,
+  same: (a: F, b: F) => boolean,
+  maxRuns: number,
+): { items: readonly T[]; failure: F; runs: number; minimal: boolean } {
   let runs = 0;
-  let best: { faults: readonly Fault[]; failure: Failure } = { faults: schedule.faults, failure };
-  const fails = (faults: readonly Fault[]): boolean => {
+  let best = { items, failure };
+  const fails = (candidate: readonly T[]): boolean => {
     runs++;
-    const f = run({ ...schedule, faults });
-    if (f !== null && sameFailure(f, failure)) {
-      best = { faults, failure: f };
+    const f = run(candidate);
+    if (f !== null && same(f, failure)) {
+      best = { items: candidate, failure: f };
       return true;
     }
     return false;
   };
-  if (best.faults.length > 0) fails([]);
+  if (best.items.length > 0 && maxRuns > 0) fails([]);
   let n = 2;
-  while (best.faults.length > 0 && runs < maxRuns) {
-    const faults = best.faults;
-    const chunk = Math.ceil(faults.length / n);
+  while (best.items.length > 0 && runs < maxRuns) {
+    const current = best.items;
+    const chunk = Math.ceil(current.length / n);
     let reduced = false;
-    for (let i = 0; i < faults.length && runs < maxRuns; i += chunk) {
-      if (fails([...faults.slice(0, i), ...faults.slice(i + chunk)])) {
+    for (let i = 0; i < current.length && runs < maxRuns; i += chunk) {
+      if (fails([...current.slice(0, i), ...current.slice(i + chunk)])) {
         reduced = true;
         n = Math.max(n - 1, 2);
         break;
       }
     }
     if (!reduced) {
-      if (chunk === 1) return { schedule: { ...schedule, faults: best.faults }, failure: best.failure, runs, minimal: true };
-      n = Math.min(faults.length, n * 2);
+      if (chunk === 1) return { ...best, runs, minimal: true };
+      n = Math.min(current.length, n * 2);
     }
   }
-  return { schedule: { ...schedule, faults: best.faults }, failure: best.failure, runs, minimal: best.faults.length === 0 };
+  return { ...best, runs, minimal: best.items.length === 0 };
+}
+
+export function shrinkSchedule(
+  schedule: Schedule,
+  failure: Failure,
+  run: (schedule: Schedule) => Failure | null,
+  maxRuns = 400,
+): ShrinkResult {
+  const r = ddmin(schedule.faults, failure, (faults) => run({ ...schedule, faults }), sameFailure, maxRuns);
+  return { schedule: { ...schedule, faults: r.items }, failure: r.failure, runs: r.runs, minimal: r.minimal };
 }

@@ -1,10 +1,10 @@
+import { ddmin } from '../../fuzz/shrink';
 import type { Fault } from './plan';
 import type { ScenarioFailure } from './run';
 
 /**
- * Delta debugging over a failing run's faults (Zeller's ddmin, complement side, as lib/fuzz/shrink.ts does for
- * the fuzzer's schedules): remove chunks of faults while the run still fails the same way, halving the chunk
- * when none can go. Ends 1-minimal (no single fault can be removed) unless the run budget runs out.
+ * Delta debugging over a failing run's faults, with the fuzzer's ddmin (lib/fuzz/shrink.ts): the fewest faults
+ * that still fail the same way; 1-minimal unless the run budget runs out.
  */
 
 export interface ShrunkFaults {
@@ -25,34 +25,6 @@ export function shrinkFaults(
   run: (faults: readonly Fault[]) => ScenarioFailure | null,
   maxRuns = 100,
 ): ShrunkFaults {
-  let runs = 0;
-  let best = { faults, failure };
-  const fails = (candidate: readonly Fault[]): boolean => {
-    runs++;
-    const f = run(candidate);
-    if (f !== null && sameFailure(f, failure)) {
-      best = { faults: candidate, failure: f };
-      return true;
-    }
-    return false;
-  };
-  if (best.faults.length > 0 && maxRuns > 0) fails([]);
-  let n = 2;
-  while (best.faults.length > 0 && runs < maxRuns) {
-    const current = best.faults;
-    const chunk = Math.ceil(current.length / n);
-    let reduced = false;
-    for (let i = 0; i < current.length && runs < maxRuns; i += chunk) {
-      if (fails([...current.slice(0, i), ...current.slice(i + chunk)])) {
-        reduced = true;
-        n = Math.max(n - 1, 2);
-        break;
-      }
-    }
-    if (!reduced) {
-      if (chunk === 1) return { ...best, runs, minimal: true };
-      n = Math.min(current.length, n * 2);
-    }
-  }
-  return { ...best, runs, minimal: best.faults.length === 0 };
+  const r = ddmin(faults, failure, run, sameFailure, maxRuns);
+  return { faults: r.items, failure: r.failure, runs: r.runs, minimal: r.minimal };
 }
