@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     if (stale.length > 0) throw new Error(`out of date: ${stale.map((p) => path.relative(root, p.file)).join(', ')}; run "npm run release" first`);
     const release = await writeStudentRelease(root, options.student);
     console.log(`release: the students' copy: ${release.files.length} files in ${release.dir}, and ${release.zip}; no solution or hidden test in them`);
+    for (const a of release.compiled) console.log(`  ${a.file}: carried compiled (minified .js and .d.ts), it answers ${a.answers.join(', ')}`);
     for (const r of release.inLibrary) console.log(`  note: the solution of ${r.notebook} ${r.cell} is also the library's own reference code (lib/), which students can read`);
     return;
   }

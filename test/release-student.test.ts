@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { findLeaks, libraryText, readTree, readZip, secretRegions, writeStudentRelease, type StudentRelease } from '../scripts/course/release-student';
 
 /** Issue 10, section 3: the students' copy holds no solution and no hidden test. */
@@ -75,5 +76,56 @@ describe("release: the students' copy (npm run release -- --student DIR)", funct
     const readme = fs.readFileSync(path.join(release.dir, 'README.md'), 'utf8');
     assert.match(readme, /self-taught/i);
     assert.match(readme, /--student/);
+  });
+
+  it('carries the reference handlers and rules compiled, not as source: no line of their code is in the copy', () => {
+    for (const base of ['lib/raft/handlers', 'lib/raft/rules']) {
+      assert.equal(fs.existsSync(path.join(release.dir, `${base}.ts`)), false, `${base}.ts is not in the copy`);
+      assert.ok(fs.existsSync(path.join(release.dir, `${base}.d.ts`)) && fs.existsSync(path.join(release.dir, `${base}.js`)), `${base}.js and .d.ts are`);
+      assert.ok(release.compiled.some((a) => a.file === `${base}.ts` && a.answers.length > 0), `${base}.ts is listed with the exercises it answers`);
+      const source = fs.readFileSync(path.join(root, `${base}.ts`), 'utf8');
+      const copy = [`${base}.js`].map((f) => fs.readFileSync(path.join(release.dir, f), 'utf8').replace(/\s+/g, '')).join('\n');
+      const code = source.split('\n').map((l) => l.trim()).filter((l) => l.length >= 20 && !/^(\/\/|\/\*|\*|import |export (interface|type) |readonly )/.test(l) && !/^export (declare )?function/.test(l));
+      assert.ok(code.length >= 5, `${base}.ts has lines of code to look for`);
+      for (const line of code) assert.ok(!copy.includes(line.replace(/\s+/g, '')), `${base}.ts's line "${line}" is in its compiled copy`);
+    }
+  });
+
+  it('the copy type-checks and runs the same cluster, and a student handler in its isolate, as the full copy', function () {
+    this.timeout(300_000);
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(release.dir, 'node_modules'));
+    try {
+      execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', 'tsconfig.json'], { cwd: release.dir, stdio: 'pipe' });
+      const script = [
+        "import { Cluster } from './lib/index';",
+        "import { studentNodeFactory } from './lib/course/student-node';",
+        'function onRequestVoteReply(ctx: any, from: string, reply: any): void {',
+        '  if (reply.term !== ctx.currentTerm || !reply.voteGranted) return;',
+        '  ctx.votes.add(from);',
+        '  if (ctx.votes.size * 2 > ctx.peers.length + 1) { ctx.becomeLeader(); for (const p of ctx.peers) { ctx.nextIndex.set(p, ctx.log.lastIndex + 1); ctx.matchIndex.set(p, 0); } ctx.onHeartbeatTimeout?.(); for (const p of ctx.peers) ctx.sendAppendEntries(p); }',
+        '}',
+        'const runs = [undefined, studentNodeFactory({ handlers: { onRequestVoteReply } })].map((createNode) => {',
+        "  const c = new Cluster({ nodes: 3, seed: 7, trace: 'state', ...(createNode ? { createNode } : {}) });",
+        '  c.runUntil((x) => x.leader() !== null);',
+        '  c.propose({ data_id: 1 }); c.runFor(600);',
+        '  return [c.leader(), c.now, c.trace.events.length, c.status(c.leader()!).commitIndex];',
+        '});',
+        'console.log(JSON.stringify(runs));',
+      ].join('\n');
+      const run = (dir: string) => {
+        const file = path.join(dir, `out-release-check-${process.pid}.ts`);
+        fs.writeFileSync(file, script);
+        try {
+          return execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: dir, encoding: 'utf8' }).trim();
+        } finally {
+          fs.rmSync(file, { force: true });
+        }
+      };
+      const full = run(root);
+      assert.match(full, /^\[\["127\.0\.0\.1:800\d"/);
+      assert.equal(run(release.dir), full);
+    } finally {
+      fs.rmSync(path.join(release.dir, 'node_modules'));
+    }
   });
 });

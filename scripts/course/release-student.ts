@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yauzl from 'yauzl';
 import * as yazl from 'yazl';
+import { compileAnswerFiles, findAnswerFiles, type AnswerFile } from './compile-answers';
 import { layout, listSources, markers, notebookName, readNotebook, sourceText } from './notebook-format';
 
 /** What goes in, relative to the checkout (folders are taken whole, less `excluded`). */
@@ -141,6 +142,20 @@ export interface StudentRelease {
   readonly zip: string;
   readonly files: readonly string[];
   readonly inLibrary: readonly Region[];
+  /** Library files carried compiled, not as source, because they answer exercises (scripts/course/compile-answers.ts). */
+  readonly compiled: readonly AnswerFile[];
+}
+
+/** The names of the functions the exercise cells of the source notebooks define. */
+export function exerciseNames(root: string): Set<string> {
+  const names = new Set<string>();
+  for (const file of listSources(root)) {
+    for (const cell of readNotebook(file).cells) {
+      if (cell.cell_type !== 'code' || cell.metadata.raftlab?.role !== 'exercise') continue;
+      for (const m of sourceText(cell).matchAll(/^(?:export\s+)?(?:function\s+(\w+)|(?:const|let)\s+(\w+)\s*=)/gm)) names.add((m[1] ?? m[2])!);
+    }
+  }
+  return names;
 }
 
 /** Every regular file under `dir`, relative, with its text. */
@@ -164,18 +179,28 @@ export async function writeStudentRelease(root: string, target: string): Promise
   if (fs.existsSync(zipFile) && !ours) throw new Error(`--student ${target}: ${zipFile} exists; move it away first`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const files = studentFiles(root);
-  const zip = new yazl.ZipFile();
-  const top = path.basename(dir);
-  const contents = new Map<string, string>();
-  for (const rel of files) {
+  const regions = secretRegions(root);
+  const sources = studentFiles(root);
+  const answerFiles = findAnswerFiles(root, exerciseNames(root), sources);
+  const compiled = compileAnswerFiles(root, answerFiles.map((a) => a.file));
+  const asSource = new Set(answerFiles.map((a) => a.file));
+  const entries: { rel: string; content: Buffer; mode: number }[] = [];
+  for (const rel of sources) {
+    if (asSource.has(rel)) continue;
     let content: Buffer = fs.readFileSync(path.join(root, rel));
     if (rel === 'package.json') content = Buffer.from(studentPackageJson(content.toString('utf8')));
+    entries.push({ rel, content, mode: fs.statSync(path.join(root, rel)).mode & 0o777 });
+  }
+  for (const [rel, text] of compiled) entries.push({ rel, content: Buffer.from(text), mode: 0o644 });
+  entries.sort((a, b) => (a.rel < b.rel ? -1 : 1));
+  const files = entries.map((e) => e.rel);
+  const zip = new yazl.ZipFile();
+  const top = path.basename(dir);
+  for (const { rel, content, mode } of entries) {
     const out = path.join(dir, rel);
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, content, { mode: fs.statSync(path.join(root, rel)).mode & 0o777 });
+    fs.writeFileSync(out, content, { mode });
     zip.addBuffer(content, `${top}/${rel}`);
-    contents.set(rel, content.toString('utf8'));
   }
   fs.writeFileSync(path.join(dir, MARK), 'written by "npm run release -- --student": the students\' copy of Raft Lab\n');
   await new Promise<void>((resolve, reject) => {
@@ -183,7 +208,6 @@ export async function writeStudentRelease(root: string, target: string): Promise
     zip.outputStream.pipe(stream).on('close', () => resolve()).on('error', reject);
     zip.end();
   });
-  const regions = secretRegions(root);
   const lib = libraryText(root);
   const check = findLeaks(readTree(dir), regions, lib);
   const zipped = new Map([...(await readZip(zipFile))].map(([name, text]) => [name.startsWith(`${top}/`) ? name.slice(top.length + 1) : name, text]));
@@ -194,5 +218,5 @@ export async function writeStudentRelease(root: string, target: string): Promise
     fs.rmSync(zipFile, { force: true });
     throw new Error(`the students' copy would hold ${leaks.length} secret region(s), nothing written: ${leaks.slice(0, 5).map((l) => `${l.region.kind} of ${l.region.notebook} ${l.region.cell} in ${l.file}`).join('; ')}`);
   }
-  return { dir, zip: zipFile, files, inLibrary: check.inLibrary };
+  return { dir, zip: zipFile, files, inLibrary: check.inLibrary, compiled: answerFiles };
 }

@@ -22,7 +22,7 @@ const returned = returnedExport;
 
 export type SearchStatus = 'ok' | 'illegal' | 'running';
 
-let zobristCache = new Int32Array(0);
+let zobristCache: Int32Array = new Int32Array(0);
 
 /** One random word per operation (the same words every time: deterministic hashing). */
 function zobristWords(n: number): Int32Array {
