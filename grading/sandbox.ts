@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createRunCgroup, type RunCgroup } from './cgroup';
 
 /**
  * Runs one untrusted program under bubblewrap (Debian's `bubblewrap`, Linux namespaces): no network (a new net
@@ -9,8 +10,9 @@ import * as path from 'node:path';
  * allow-list of the course's paths at their usual place (solutions, hidden tests, the grader's output and other
  * submissions are simply not there), read-only /usr, a synthetic /etc (no passwd of the machine, no shadow), a
  * private /tmp, and one private writable folder. Limits: CPU seconds, memory and file size per process,
- * processes (RLIMIT_NPROC, counted for a uid of its own when the grader runs as root), wall time. At a limit or
- * when the grader goes away the whole tree dies with bwrap (--die-with-parent, and the pid namespace's init).
+ * processes (RLIMIT_NPROC, counted for a uid of its own when the grader runs as root), wall time; and, where the
+ * grader may create control groups (grading/cgroup.ts), totals for the whole tree: memory and processes. At a limit
+ * or when the grader goes away the whole tree dies with bwrap (--die-with-parent, and the pid namespace's init).
  */
 
 export interface SandboxLimits {
@@ -27,6 +29,10 @@ export interface SandboxLimits {
   readonly fileBytes: number;
   /** Wall-clock seconds before the whole tree is killed. */
   readonly wallSeconds: number;
+  /** Memory of the whole tree in bytes (a control group's limit, where one can be made). */
+  readonly totalMemoryBytes: number;
+  /** Processes and threads of the whole tree at once (a control group's pids.max, where one can be made). */
+  readonly totalProcesses: number;
 }
 
 export const defaultLimits: SandboxLimits = {
@@ -35,6 +41,8 @@ export const defaultLimits: SandboxLimits = {
   processes: 512,
   fileBytes: 256 * 1024 ** 2,
   wallSeconds: 900,
+  totalMemoryBytes: 6 * 1024 ** 3,
+  totalProcesses: 512,
 };
 
 export interface SandboxRun {
@@ -76,6 +84,8 @@ export interface SandboxResult {
   readonly stderr: string;
   /** A sentence a student can read, for anything but a normal exit. */
   readonly verdict: string | null;
+  /** 'cgroup v2' or 'cgroup v1' (totals for the tree enforced), or 'per-process limits' (no group could be made). */
+  readonly confinement: RunCgroup['kind'] | 'per-process limits';
 }
 
 const bwrapPaths = ['/usr/bin/bwrap', '/bin/bwrap'];
@@ -146,13 +156,18 @@ function etcArgs(setupDir: string, uid: number): string[] {
   return args;
 }
 
-function wrapper(bwrap: string, args: string[], limits: SandboxLimits, uid: number | null = sandboxUid()): [string, string[]] {
+function wrapper(bwrap: string, args: string[], limits: SandboxLimits, uid: number | null = sandboxUid(), cgroup: RunCgroup | null = null): [string, string[]] {
   const nproc = limits.processes + (uid === null ? tasksOf(process.geteuid?.() ?? -1) : 0);
   const prlimit = [
     `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 5}`, `--data=${limits.memoryBytes}`, `--nproc=${nproc}`, `--fsize=${limits.fileBytes}`, '--core=0',
   ];
   const drop = uid === null ? [] : ['/usr/bin/setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--'];
-  return ['/usr/bin/prlimit', [...prlimit, '--', ...drop, bwrap, ...args]];
+  const command: [string, string[]] = ['/usr/bin/prlimit', [...prlimit, '--', ...drop, bwrap, ...args]];
+  if (cgroup === null) return command;
+  // The first process joins the group (every later one is born in it), then becomes the sandbox: nothing of the
+  // student's runs outside the group. The paths are arguments, never part of the script.
+  const [first, second = first] = cgroup.procsFiles;
+  return ['/bin/sh', ['-c', 'a=$1; b=$2; shift 2; echo $$ > "$a" && echo $$ > "$b" && exec "$@"', 'sh', first!, second!, command[0], ...command[1]]];
 }
 
 /** SIGKILL `pid` and every process descended from it (Linux /proc). */
@@ -194,7 +209,7 @@ const limitOfSignal: Record<string, string> = {
 /** Run `spec.argv` in the sandbox; never throws for what the program does. */
 export function runSandboxed(spec: SandboxRun): Promise<SandboxResult> {
   const bwrap = findBwrap();
-  if (bwrap === null) return Promise.resolve({ end: { kind: 'failed-to-start', message: installHint }, stdout: '', stderr: '', verdict: `the sandbox is missing: ${installHint}` });
+  if (bwrap === null) return Promise.resolve({ end: { kind: 'failed-to-start', message: installHint }, stdout: '', stderr: '', verdict: `the sandbox is missing: ${installHint}`, confinement: 'per-process limits' });
   const limits: SandboxLimits = { ...defaultLimits, ...spec.limits };
   const uid = sandboxUid();
   // Under the system's temporary folder (which any uid may traverse), not the grader's own folders: as root, the
@@ -220,7 +235,9 @@ export function runSandboxed(spec: SandboxRun): Promise<SandboxResult> {
   args.push('--bind', privateDir, spec.privateAt, '--chdir', spec.cwd, '--clearenv');
   for (const [k, v] of Object.entries(spec.env)) args.push('--setenv', k, v);
   args.push('--', ...spec.argv);
-  const [command, argv] = wrapper(bwrap, args, limits, uid);
+  const cgroup = createRunCgroup({ memoryBytes: limits.totalMemoryBytes, processes: limits.totalProcesses });
+  const confinement = cgroup?.kind ?? 'per-process limits';
+  const [command, argv] = wrapper(bwrap, args, limits, uid, cgroup);
   const keep = spec.keepBytes ?? 64 * 1024;
   return new Promise((resolve) => {
     const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: {} });
@@ -240,12 +257,15 @@ export function runSandboxed(spec: SandboxRun): Promise<SandboxResult> {
     child.on('error', (e) => {
       started = false;
       clearTimeout(timer);
+      cgroup?.remove();
       fs.rmSync(base, { recursive: true, force: true });
-      resolve({ end: { kind: 'failed-to-start', message: e.message }, stdout, stderr, verdict: `the sandbox could not start: ${e.message}` });
+      resolve({ end: { kind: 'failed-to-start', message: e.message }, stdout, stderr, verdict: `the sandbox could not start: ${e.message}`, confinement });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (!started) return;
+      const oom = cgroup?.oomKilled() ?? false;
+      cgroup?.remove(); // and with it any process the run left behind
       try {
         spec.collect?.(privateDir);
       } finally {
@@ -256,7 +276,8 @@ export function runSandboxed(spec: SandboxRun): Promise<SandboxResult> {
       else if (signal !== null) end = { kind: 'signal', signal, limit: limitOfSignal[signal] ?? null };
       else if (code !== null && code > 128 && /^bwrap: /m.test(stderr) === false && signalName(code - 128)) end = { kind: 'signal', signal: signalName(code - 128)!, limit: limitOfSignal[signalName(code - 128)!] ?? null };
       else end = { kind: 'exit', code: code ?? -1 };
-      resolve({ end, stdout, stderr, verdict: verdictOf(end, limits, stderr) });
+      if (oom && end.kind !== 'wall-time') end = { kind: 'signal', signal: end.kind === 'signal' ? end.signal : 'SIGKILL', limit: 'the memory limit of all its processes together' };
+      resolve({ end, stdout, stderr, verdict: verdictOf(end, limits, stderr), confinement });
     });
   });
 }
@@ -274,7 +295,7 @@ function verdictOf(end: SandboxEnd, limits: SandboxLimits, stderr: string): stri
     case 'wall-time':
       return `ran longer than ${limits.wallSeconds} s and was stopped (every process of it killed)`;
     case 'signal':
-      return `was stopped by ${end.signal}${end.limit ? `: ${end.limit}` : ''} (limits: ${limits.cpuSeconds} s CPU, ${Math.round(limits.memoryBytes / 1024 ** 2)} MiB memory, ${limits.processes} processes)`;
+      return `was stopped by ${end.signal}${end.limit ? `: ${end.limit}` : ''} (limits: ${limits.cpuSeconds} s CPU, ${Math.round(limits.memoryBytes / 1024 ** 2)} MiB memory per process and ${Math.round(limits.totalMemoryBytes / 1024 ** 2)} MiB in all, ${limits.processes} processes)`;
     case 'failed-to-start':
       return `the sandbox could not start: ${end.message}`;
   }

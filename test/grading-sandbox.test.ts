@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gradeNotebook, notebookRunnerProblem } from '../grading/notebook-grader';
+import { cgroupSupport } from '../grading/cgroup';
 import { runSandboxed, sandboxProblem, type SandboxResult } from '../grading/sandbox';
 
 /** Issue 10, section 2: student code under bubblewrap (real bwrap; skipped where it cannot run). */
@@ -134,6 +135,46 @@ describe('grading: the sandbox (bubblewrap)', function () {
     const heap = await node('const a = []; for (;;) a.push(new Array(1e6).fill(1.5));', { memoryBytes: 2 * 1024 ** 3 });
     assert.notEqual(heap.end.kind === 'exit' && heap.end.code === 0, true);
     assert.ok(heap.verdict !== null || /out of memory/i.test(heap.stderr), `a verdict: ${heap.verdict} ${heap.stderr.slice(-200)}`);
+  });
+
+  describe('totals for the whole tree (a control group, where one can be made)', function () {
+    // Four processes of 200 MB each: every one is under its own limit (1 GiB), together they are not.
+    const tree = `const { spawn } = require('child_process');
+      const kids = [1, 2, 3, 4].map(() => spawn(process.execPath, ['-e', 'const b = Buffer.alloc(200e6, 1); setTimeout(() => console.log(b[7]), 1500)'], { stdio: 'inherit' }));
+      let left = kids.length; for (const k of kids) k.on('exit', (code, sig) => { console.log('child', code, sig); if (--left === 0) console.log('ALL DONE'); });`;
+    before(function () {
+      if (cgroupSupport() === null) {
+        // Only where the machine really refuses: as root, a v1 memory hierarchy that takes a new group must be used.
+        let makes = false;
+        const probe = `/sys/fs/cgroup/memory/raftlab-probe-${process.pid}`;
+        try { fs.mkdirSync(probe); makes = true; fs.rmdirSync(probe); } catch { /* refused */ }
+        assert.ok(!makes || !fs.existsSync('/sys/fs/cgroup/pids/cgroup.procs'), 'control groups can be made here, yet none was');
+        console.log('      (skipped: no control group can be made here: per-process limits only)');
+        this.skip();
+      }
+    });
+
+    it('four processes each under its own limit are stopped when together they pass the total', async () => {
+      const r = await node(tree, { memoryBytes: 1024 ** 3, totalMemoryBytes: 400 * 1024 ** 2, wallSeconds: 60 });
+      assert.equal(r.confinement, cgroupSupport());
+      assert.equal(r.stdout.includes('child 0 null\nchild 0 null\nchild 0 null\nchild 0 null'), false, r.stdout);
+      assert.match(r.stdout + r.verdict, /SIGKILL|the memory limit of all its processes together/);
+    });
+
+    it('the same tree under a total it fits in runs to the end', async () => {
+      const r = await node(tree, { memoryBytes: 1024 ** 3, totalMemoryBytes: 3 * 1024 ** 3, wallSeconds: 60 });
+      assert.match(r.stdout, /ALL DONE/);
+      assert.equal((r.stdout.match(/child 0 null/g) ?? []).length, 4, r.stdout + r.stderr);
+      assert.equal(r.end.kind, 'exit');
+    });
+
+    it('processes in all are held at the total, whatever the per-process limit', async () => {
+      const r = await node(`const { spawn } = require('child_process'); let ok = 0, refused = 0;
+        for (let i = 0; i < 60; i++) { try { const c = spawn('/bin/sleep', ['3']); c.on('error', () => refused++); ok++; } catch { refused++; } }
+        setTimeout(() => console.log('spawned', ok, 'refused', refused), 1000);`, { processes: 2000, totalProcesses: 30, wallSeconds: 60 });
+      const m = /refused (\d+)/.exec(r.stdout);
+      assert.ok(m && Number(m[1]) >= 20, r.stdout + r.stderr);
+    });
   });
 
   it('a loop forever is stopped at its CPU time limit', async () => {
