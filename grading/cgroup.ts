@@ -118,6 +118,7 @@ export function createRunCgroup(limits: CgroupLimits): RunCgroup | null {
     }
     fs.writeFileSync(path.join(pids, 'pids.max'), String(limits.processes));
     const oomControl = () => read(path.join(memory, 'memory.oom_control'));
+    // Kernels before 4.13 have no oom_kill count: there, reaching the limit (failcnt) is the best sign there is.
     return group('cgroup v1', made, [path.join(memory, 'cgroup.procs'), path.join(pids, 'cgroup.procs')], () =>
       /^oom_kill /m.test(oomControl()) ? count(oomControl(), 'oom_kill') > 0 : Number(read(path.join(memory, 'memory.failcnt')).trim() || '0') > 0);
   } catch {

@@ -276,7 +276,10 @@ export function runSandboxed(spec: SandboxRun): Promise<SandboxResult> {
       else if (signal !== null) end = { kind: 'signal', signal, limit: limitOfSignal[signal] ?? null };
       else if (code !== null && code > 128 && /^bwrap: /m.test(stderr) === false && signalName(code - 128)) end = { kind: 'signal', signal: signalName(code - 128)!, limit: limitOfSignal[signalName(code - 128)!] ?? null };
       else end = { kind: 'exit', code: code ?? -1 };
-      if (oom && end.kind !== 'wall-time') end = { kind: 'signal', signal: end.kind === 'signal' ? end.signal : 'SIGKILL', limit: 'the memory limit of all its processes together' };
+      // Only a run that did not end well is put down to the total: one that brushed the limit (the kernel reclaimed
+      // cache, or killed a child the program outlived) and exited 0 keeps its exit.
+      const endedBadly = end.kind === 'signal' || (end.kind === 'exit' && end.code !== 0);
+      if (oom && endedBadly) end = { kind: 'signal', signal: end.kind === 'signal' ? end.signal : 'SIGKILL', limit: 'the memory limit of all its processes together' };
       resolve({ end, stdout, stderr, verdict: verdictOf(end, limits, stderr), confinement });
     });
   });

@@ -141,7 +141,7 @@ describe('grading: the sandbox (bubblewrap)', function () {
     // Four processes of 200 MB each: every one is under its own limit (1 GiB), together they are not.
     const tree = `const { spawn } = require('child_process');
       const kids = [1, 2, 3, 4].map(() => spawn(process.execPath, ['-e', 'const b = Buffer.alloc(200e6, 1); setTimeout(() => console.log(b[7]), 1500)'], { stdio: 'inherit' }));
-      let left = kids.length; for (const k of kids) k.on('exit', (code, sig) => { console.log('child', code, sig); if (--left === 0) console.log('ALL DONE'); });`;
+      let left = kids.length; for (const k of kids) k.on('exit', (code, sig) => { console.log('child', code, sig); if (sig) process.exitCode = FAIL; if (--left === 0) console.log('ALL DONE'); });`;
     before(function () {
       if (cgroupSupport() === null) {
         // Only where the machine really refuses: as root, a v1 memory hierarchy that takes a new group must be used.
@@ -155,14 +155,22 @@ describe('grading: the sandbox (bubblewrap)', function () {
     });
 
     it('four processes each under its own limit are stopped when together they pass the total', async () => {
-      const r = await node(tree, { memoryBytes: 1024 ** 3, totalMemoryBytes: 400 * 1024 ** 2, wallSeconds: 60 });
+      const r = await node(tree.replace('FAIL', '1'), { memoryBytes: 1024 ** 3, totalMemoryBytes: 400 * 1024 ** 2, wallSeconds: 60 });
       assert.equal(r.confinement, cgroupSupport());
-      assert.equal(r.stdout.includes('child 0 null\nchild 0 null\nchild 0 null\nchild 0 null'), false, r.stdout);
-      assert.match(r.stdout + r.verdict, /SIGKILL|the memory limit of all its processes together/);
+      assert.match(r.stdout, /child null SIGKILL/, 'a child was killed at the total');
+      assert.equal(r.end.kind, 'signal', JSON.stringify(r.end));
+      assert.match(r.verdict ?? '', /the memory limit of all its processes together/);
+    });
+
+    it('a program that outlives a killed child and exits 0 keeps its exit', async () => {
+      const r = await node(tree.replace('FAIL', '0'), { memoryBytes: 1024 ** 3, totalMemoryBytes: 400 * 1024 ** 2, wallSeconds: 60 });
+      assert.match(r.stdout, /child null SIGKILL/);
+      assert.deepEqual(r.end, { kind: 'exit', code: 0 });
+      assert.equal(r.verdict, null);
     });
 
     it('the same tree under a total it fits in runs to the end', async () => {
-      const r = await node(tree, { memoryBytes: 1024 ** 3, totalMemoryBytes: 3 * 1024 ** 3, wallSeconds: 60 });
+      const r = await node(tree.replace('FAIL', '1'), { memoryBytes: 1024 ** 3, totalMemoryBytes: 3 * 1024 ** 3, wallSeconds: 60 });
       assert.match(r.stdout, /ALL DONE/);
       assert.equal((r.stdout.match(/child 0 null/g) ?? []).length, 4, r.stdout + r.stderr);
       assert.equal(r.end.kind, 'exit');
