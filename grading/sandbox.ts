@@ -156,18 +156,41 @@ function etcArgs(setupDir: string, uid: number): string[] {
   return args;
 }
 
-function wrapper(bwrap: string, args: string[], limits: SandboxLimits, uid: number | null = sandboxUid(), cgroup: RunCgroup | null = null): [string, string[]] {
+/**
+ * What must happen before the sandbox starts, as root, in the process that becomes it: join the run's control
+ * group, and (when the sandbox runs as a uid of its own) make the checkout reachable for that uid.
+ */
+interface Prelude {
+  readonly cgroup: RunCgroup | null;
+  /**
+   * The checkout, bound at `view` (a folder the sandbox's uid can reach) in a mount namespace of the run's own:
+   * the checkout may sit under folders only the grader may enter (mktemp -d makes them 0700), and bwrap binds
+   * paths as the uid it runs as. The mount disappears with the run.
+   */
+  readonly view: { readonly root: string; readonly at: string } | null;
+}
+
+function wrapper(bwrap: string, args: string[], limits: SandboxLimits, uid: number | null = sandboxUid(), prelude: Prelude = { cgroup: null, view: null }): [string, string[]] {
   const nproc = limits.processes + (uid === null ? tasksOf(process.geteuid?.() ?? -1) : 0);
   const prlimit = [
     `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 5}`, `--data=${limits.memoryBytes}`, `--nproc=${nproc}`, `--fsize=${limits.fileBytes}`, '--core=0',
   ];
   const drop = uid === null ? [] : ['/usr/bin/setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--'];
   const command: [string, string[]] = ['/usr/bin/prlimit', [...prlimit, '--', ...drop, bwrap, ...args]];
-  if (cgroup === null) return command;
-  // The first process joins the group (every later one is born in it), then becomes the sandbox: nothing of the
-  // student's runs outside the group. The paths are arguments, never part of the script.
-  const [first, second = first] = cgroup.procsFiles;
-  return ['/bin/sh', ['-c', 'a=$1; b=$2; shift 2; echo $$ > "$a" && echo $$ > "$b" && exec "$@"', 'sh', first!, second!, command[0], ...command[1]]];
+  const { cgroup, view } = prelude;
+  if (cgroup === null && view === null) return command;
+  // The first process joins the group (every later one is born in it) and binds the view, then becomes the
+  // sandbox: nothing of the student's runs outside the group. The paths are arguments, never part of the script.
+  const [first = '', second = first] = cgroup?.procsFiles ?? [];
+  const script = [
+    'a=$1; b=$2; r=$3; v=$4; shift 4',
+    'if [ -n "$a" ]; then { echo $$ > "$a" && echo $$ > "$b"; } || { echo "raftlab-sandbox: cannot join the control group $a" >&2; exit 125; }; fi',
+    'if [ -n "$v" ]; then mount --rbind "$r" "$v" || { echo "raftlab-sandbox: cannot bind the checkout at $v" >&2; exit 125; }; fi',
+    'exec "$@"',
+  ].join('\n');
+  const shell = ['/bin/sh', '-c', script, 'sh', first, second, view?.root ?? '', view?.at ?? '', command[0], ...command[1]];
+  if (view === null) return [shell[0]!, shell.slice(1)];
+  return ['/usr/bin/unshare', ['--mount', '--propagation', 'private', ...shell]];
 }
 
 /** SIGKILL `pid` and every process descended from it (Linux /proc). */
@@ -228,16 +251,18 @@ export function runSandboxed(spec: SandboxRun): Promise<SandboxResult> {
   if (uid !== null) chownTree(privateDir, uid);
   const args = [...baseArgs(), ...etcArgs(setupDir, uid ?? process.geteuid?.() ?? 1000)];
   const root = path.resolve(spec.root);
+  const view = uid === null ? null : { root, at: path.join(base, 'view') };
+  if (view) fs.mkdirSync(view.at, { mode: 0o755 });
   for (const rel of spec.allow) {
     const host = path.join(root, rel);
-    if (fs.existsSync(host)) args.push('--ro-bind', host, host);
+    if (fs.existsSync(host)) args.push('--ro-bind', view ? path.join(view.at, rel) : host, host);
   }
   args.push('--bind', privateDir, spec.privateAt, '--chdir', spec.cwd, '--clearenv');
   for (const [k, v] of Object.entries(spec.env)) args.push('--setenv', k, v);
   args.push('--', ...spec.argv);
   const cgroup = createRunCgroup({ memoryBytes: limits.totalMemoryBytes, processes: limits.totalProcesses });
   const confinement = cgroup?.kind ?? 'per-process limits';
-  const [command, argv] = wrapper(bwrap, args, limits, uid, cgroup);
+  const [command, argv] = wrapper(bwrap, args, limits, uid, { cgroup, view });
   const keep = spec.keepBytes ?? 64 * 1024;
   return new Promise((resolve) => {
     const child = spawn(command, argv, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: {} });
@@ -293,7 +318,7 @@ function signalName(n: number): string | null {
 function verdictOf(end: SandboxEnd, limits: SandboxLimits, stderr: string): string | null {
   switch (end.kind) {
     case 'exit':
-      if (/^bwrap: /m.test(stderr)) return `the sandbox failed: ${/^bwrap: .*$/m.exec(stderr)![0]}`;
+      if (/^(bwrap|raftlab-sandbox): /m.test(stderr)) return `the sandbox failed: ${/^(bwrap|raftlab-sandbox): .*$/m.exec(stderr)![0]}`;
       return null;
     case 'wall-time':
       return `ran longer than ${limits.wallSeconds} s and was stopped (every process of it killed)`;

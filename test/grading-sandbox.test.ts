@@ -137,6 +137,25 @@ describe('grading: the sandbox (bubblewrap)', function () {
     assert.ok(heap.verdict !== null || /out of memory/i.test(heap.stderr), `a verdict: ${heap.verdict} ${heap.stderr.slice(-200)}`);
   });
 
+  it('works on a checkout under a folder only the grader may enter (mktemp -d is 0700), and leaves no mount', async () => {
+    const outer = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlab-private-'));
+    try {
+      assert.equal(fs.statSync(outer).mode & 0o777, 0o700);
+      const checkout = path.join(outer, 'main');
+      fs.mkdirSync(path.join(checkout, 'lib'), { recursive: true });
+      fs.writeFileSync(path.join(checkout, 'lib', 'x.txt'), 'the library');
+      const r = await runSandboxed({
+        argv: ['/bin/cat', path.join(checkout, 'lib', 'x.txt')], root: checkout, allow: ['lib'], privateAt: '/work-private', cwd: '/', env: { PATH: '/usr/bin:/bin' },
+        limits: { wallSeconds: 30 },
+      });
+      assert.equal(r.verdict, null, r.stderr);
+      assert.equal(r.stdout, 'the library');
+      assert.equal(fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(outer), false, 'the view was mounted in the run\'s own namespace only');
+    } finally {
+      fs.rmSync(outer, { recursive: true, force: true });
+    }
+  });
+
   describe('totals for the whole tree (a control group, where one can be made)', function () {
     // Four processes of 200 MB each: every one is under its own limit (1 GiB), together they are not.
     const tree = `const { spawn } = require('child_process');
