@@ -163,6 +163,13 @@ export async function gradeNotebook(file: string, options: NotebookGradeOptions,
   return { ...taskResult(checks), problem: score.problem };
 }
 
+/**
+ * What of the checkout the sandboxed kernel sees. The kernel's compiled-library cache is keyed by the sources it
+ * can see (jupyter/kernels/raftlab/lib-cache.js): a folder of that key missing here would make every graded
+ * kernel compile lib/ itself, seconds per notebook.
+ */
+export const kernelSandboxView: readonly string[] = Object.freeze(['lib', 'grading', 'node_modules', 'jupyter', 'package.json', 'tsconfig.json', 'scripts/course/notebook_run.py']);
+
 /** The notebook in its kernel (sandboxed), for the executed notebook and feedback: a check worth nothing. */
 let kernelLibrary: Promise<void> | null = null;
 
@@ -196,7 +203,7 @@ async function runKernel(name: string, student: Notebook, dir: string, options: 
     const r = await runSandboxed({
       argv: ['/usr/bin/python3', ...args(inside)],
       root: repoRoot,
-      allow: ['lib', 'grading', 'node_modules', 'jupyter', 'package.json', 'tsconfig.json', 'scripts/course/notebook_run.py'],
+      allow: kernelSandboxView,
       files: { [`run/${name}`]: JSON.stringify(notebook), '.home/.keep': '' },
       privateAt: inside,
       cwd: repoRoot,

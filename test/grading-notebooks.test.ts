@@ -2,8 +2,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { gradeNotebook, notebookRunnerProblem, withHiddenTests } from '../grading/notebook-grader';
-import { sandboxProblem } from '../grading/sandbox';
+import { execFileSync } from 'node:child_process';
+import { gradeNotebook, kernelSandboxView, notebookRunnerProblem, withHiddenTests } from '../grading/notebook-grader';
+import { runSandboxed, sandboxProblem } from '../grading/sandbox';
 
 const code = (source: string, raftlab?: Record<string, unknown>) => ({ cell_type: 'code', metadata: raftlab ? { raftlab } : {}, source, outputs: [], execution_count: null });
 const kernelspec = { display_name: 'Raft Lab (TypeScript)', language: 'typescript', name: 'raftlab' };
@@ -43,6 +44,19 @@ describe('grading: notebook autograding', () => {
         this.skip();
       }
     });
+    it('the sandboxed kernel finds the compiled library: its cache key is the same inside the sandbox\'s view', async () => {
+      const root = path.resolve(__dirname, '..');
+      const key = "console.log(require('./jupyter/kernels/raftlab/lib-cache.js').cacheDir())";
+      const outside = execFileSync(process.execPath, ['-e', key], { cwd: root, encoding: 'utf8' }).trim();
+      const r = await runSandboxed({
+        argv: [process.execPath, '-e', key], root, allow: kernelSandboxView, files: { '.keep': '' }, privateAt: path.join(root, 'out'), cwd: root,
+        env: { PATH: '/usr/bin:/bin' },
+      });
+      assert.equal(r.verdict, null, r.stderr);
+      // The sandbox may show the checkout at another path: compare the key, the cache folder's name.
+      assert.equal(path.basename(r.stdout.trim()), path.basename(outside));
+    });
+
     beforeEach(() => {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'grading-nb-'));
       fs.mkdirSync(path.join(tmp, 'ref'));

@@ -69,7 +69,7 @@ export function buildFailureReport(
     seed,
     failure: final,
     original: failure,
-    diagnosis: diagnose(final, traced.cluster),
+    diagnosis: diagnose(final, traced.cluster, { restore: impl.restore !== undefined }),
     faultsBefore: faults.length,
     faults: shrunk.faults,
     shrinkRuns: shrunk.runs,

@@ -72,7 +72,7 @@ export interface Traffic {
 }
 
 /** What a failed harness check was about: the scenario grader names the rule to look at from it. */
-export type HarnessFailureKind = 'assertion' | 'no-leader' | 'two-leaders' | 'terms' | 'unexpected-leader' | 'no-agreement' | 'committed-without-majority';
+export type HarnessFailureKind = 'assertion' | 'no-leader' | 'two-leaders' | 'terms' | 'unexpected-leader' | 'no-agreement' | 'committed-without-majority' | 'restart';
 
 /** A harness check failed (6.5840's t.Fatalf). */
 export class HarnessFailure extends Error {

@@ -269,7 +269,8 @@ function dataField(value: unknown, key: string): unknown {
 function cleanStack(stack: string): string {
   return stack
     .split('\n')
-    .filter((l) => !/raftlab-prelude\.js|node:vm|node:internal/.test(l))
+    // The host's own frames (absolute paths) say nothing about the student's code.
+    .filter((l) => !/raftlab-prelude\.js|node:vm|node:internal/.test(l) && !/^\s*at (.*[(\s])?(\/|[A-Za-z]:\\)/.test(l))
     .slice(0, 8)
     .join('\n');
 }

@@ -69,7 +69,7 @@ export function studentCode(impl: StudentImpl): StudentCode {
   return { scripts, handlers, rules };
 }
 
-function functionSource(fn: (...a: unknown[]) => unknown, key: string): string {
+export function functionSource(fn: (...a: unknown[]) => unknown, key: string): string {
   const text = Function.prototype.toString.call(fn);
   if (/\[native code\]\s*}$/.test(text)) throw new TypeError(`${key}: a built-in or bound function cannot be run in isolation; pass the function itself`);
   if (/^async\b/.test(text)) throw new TypeError(`${key} is async: Figure 2's handlers return their answer directly`);

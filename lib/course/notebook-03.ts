@@ -1,32 +1,15 @@
 import { InvariantViolation, Cluster } from '../sim/cluster';
 import { Rng } from '../sim/rng';
-import { createRaftNode, type CreateNode } from '../raft/node';
-import type { PersistentState, NodeId } from '../raft/types';
-import { formatLog, formatStorage } from '../net/raftos-files';
+import { createRaftNode } from '../raft/node';
+import type { NodeId } from '../raft/types';
+import { restartThrough, type Restore } from './restore';
 
 /**
  * Notebook 03 (persistence and crash recovery): raftos's files as Figure 2's persistent state, and the
  * restart path through the student's `restore`.
  */
 
-/** A node's persistent state as raftos writes it: .storage = currentTerm + votedFor, .log = log[]. */
-export function raftosFiles(state: PersistentState): { storage: string; log: string } {
-  return { storage: formatStorage({ currentTerm: state.currentTerm, votedFor: state.votedFor }), log: formatLog(state.log) };
-}
-
-export type Restore = (storageText: string, logText: string) => PersistentState;
-
-/**
- * Every (re)start goes through the files: the persisted state is written as raftos's .storage and .log text,
- * and `restore` reads it back into the state the server starts from.
- */
-export function restartThrough(restore: Restore): CreateNode {
-  return (options, persisted, now) => {
-    const files = raftosFiles(persisted);
-    const restored = restore(files.storage, files.log);
-    return createRaftNode(options, restored, now);
-  };
-}
+export { raftosFiles, type Restore } from './restore';
 
 export interface ChurnResult {
   readonly seed: number;
@@ -42,7 +25,7 @@ export interface ChurnResult {
  * `restore`, so a restore that loses the term, the vote or the log lets the monitor catch it.
  */
 export function churn(restore: Restore, seed: number, rounds = 120, nodes = 3): ChurnResult {
-  const cluster = new Cluster({ nodes, seed, trace: 'state', createNode: restartThrough(restore) });
+  const cluster = new Cluster({ nodes, seed, trace: 'state', createNode: restartThrough(restore, createRaftNode) });
   const rng = new Rng(seed * 7919 + 17);
   let restarts = 0;
   let command = 0;
@@ -102,7 +85,7 @@ export function checkChurn(restore: Restore, seeds: readonly number[]): string {
 /** After a restart, a node's state must be exactly what it persisted. */
 export function checkRestartsExact(restore: Restore, seeds: readonly number[]): void {
   for (const seed of seeds) {
-    const c = new Cluster({ nodes: 3, seed, createNode: restartThrough(restore) });
+    const c = new Cluster({ nodes: 3, seed, createNode: restartThrough(restore, createRaftNode) });
     c.runUntil((x) => x.leader() !== null, { timeout: 3000 });
     for (let i = 1; i <= 4; i++) c.propose({ data_id: i });
     c.runFor(300);

@@ -4,11 +4,14 @@ import { createRaftNode, type CreateNode } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
 import type { ClusterOptions } from '../sim/cluster';
 import { isolatedNodeFactory } from './isolated-node';
+import { isolatedRestore, restartThrough, type Restore } from './restore';
 
 /** A student's Raft: any subset of Figure 2's handlers and rules (the rest are the reference ones). */
 export interface StudentImpl {
   readonly handlers?: Partial<Handlers>;
   readonly rules?: Partial<RaftRules>;
+  /** Notebook 03: every (re)start reads the server's persistent state back from raftos's files through this. */
+  readonly restore?: Restore;
   /**
    * Run in this process instead of in isolates: only for the library's own variants (the bug zoo, test fixtures),
    * whose functions call the library and so are not self-contained. A student's code always runs isolated.
@@ -24,6 +27,12 @@ export interface StudentImpl {
  * their arguments. Only their source is used, so each must be self-contained.
  */
 export function studentNodeFactory(impl: StudentImpl): CreateNode {
+  const nodes = nodeFactory(impl);
+  if (!impl.restore) return nodes;
+  return restartThrough(impl.inProcess ? impl.restore : isolatedRestore(impl.restore), nodes);
+}
+
+function nodeFactory(impl: StudentImpl): CreateNode {
   // The library's own variants (reference, bug zoo, test fixtures) call the library, so they run in process.
   const parts = [...Object.values(impl.handlers ?? {}), ...Object.values(impl.rules ?? {})];
   if (!impl.inProcess && !parts.every(isLibraryCode)) return isolatedNodeFactory(impl);

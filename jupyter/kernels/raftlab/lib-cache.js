@@ -1,7 +1,7 @@
 // The library, compiled once per version of its sources, for the Raft Lab kernel.
 //
 // tslab compiles (and type-checks, for declarations) every local .ts file a notebook imports, on every kernel
-// start: about 3 s of CPU for lib/. Instead, the sources under lib/, grading/ and scripts/ are compiled once to
+// start: about 3 s of CPU for lib/. Instead, the sources under lib/ and grading/ are compiled once to
 // CommonJS and .d.ts files in node_modules/.cache/raftlab-kernel/<hash of the sources>/. The kernel then shows
 // tslab's compiler the .d.ts files in place of the .ts files (types for the cells) and runs the compiled .js
 // (with the original file names, so __dirname and stack traces are unchanged).
@@ -13,7 +13,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..', '..');
-const SOURCE_DIRS = ['lib', 'grading', 'scripts'];
+// What notebooks import (the grader's sandbox shows the kernel these folders and not scripts/, so the key must not
+// depend on anything else, or every sandboxed kernel would miss the cache and compile lib/ itself).
+const SOURCE_DIRS = ['lib', 'grading'];
 const FORMAT = '1';
 // The explorer's page runs in the browser (DOM types, its own tsconfig and bundle): never in the kernel.
 const NOT_FOR_THE_KERNEL = new Set([path.join(root, 'lib', 'scope', 'page')]);

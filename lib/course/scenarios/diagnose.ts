@@ -35,9 +35,31 @@ const rules = {
   appendTerm: 'AppendEntries receiver rule 1 (reply false if term < currentTerm)',
 } as const;
 
-export function diagnose(failure: ScenarioFailure, cluster: Cluster | null): Diagnosis {
+/**
+ * `restarts`: the run's servers restarted through the student's restore (notebook 03), so a broken property
+ * after a restart most likely means a server came back with less than it had saved.
+ */
+export function diagnose(failure: ScenarioFailure, cluster: Cluster | null, context: { readonly restore?: boolean } = {}): Diagnosis {
+  if (failure.kind === 'assertion' && failure.what === 'restart') {
+    return {
+      rule: "Figure 2's persistent state (currentTerm, votedFor, log[]) survives a crash: restore reads back exactly what the server saved (.storage: currentTerm and votedFor; .log: every entry, term and command)",
+      why: `a server came back with other persistent state than it saved: ${failure.detail}`,
+    };
+  }
+  const d = diagnoseRun(failure, cluster);
+  if (!context.restore || failure.kind === 'handler' || failure.kind === 'error') return d;
+  return {
+    rule: `restart: a server comes back with exactly the persistent state it saved (currentTerm, votedFor, log[]), read from its .storage and .log; ${d.rule}`,
+    why: `every restart went through restore: ${d.why}`,
+  };
+}
+
+function diagnoseRun(failure: ScenarioFailure, cluster: Cluster | null): Diagnosis {
   switch (failure.kind) {
     case 'handler': {
+      if (failure.what === 'restore') {
+        return { rule: failure.rule ?? 'restore', why: 'a server could not restart: restore threw, or returned something that is not { currentTerm, votedFor, log }' };
+      }
       const rule = failure.rule ?? 'the handler contract';
       // The core names the contract; say which of Figure 2's rules keeps it.
       const also =

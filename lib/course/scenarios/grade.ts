@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { HandlerError } from '../../raft/context';
 import type { Check, TaskResult } from '../checklist';
 import type { Cluster } from '../../sim/cluster';
 import { reportResult } from '../autograder';
@@ -61,8 +62,17 @@ export function runScenarioChecks(impl: StudentImpl, names: readonly string[], o
     const scenario = scenarioByName(name);
     const id = `${scenario.part}.${scenario.name}`;
     let report: FailureReport | null = null;
+    let unstarted: string | null = null;
     for (const seed of seeds) {
-      const run = runScenario(scenario, impl, { seed, ...(options.bugs ? { bugs: options.bugs } : {}) });
+      let run: ReturnType<typeof runScenario>;
+      try {
+        run = runScenario(scenario, impl, { seed, ...(options.bugs ? { bugs: options.bugs } : {}) });
+      } catch (error) {
+        // A server that cannot even start (its code does not load, restore throws on empty files) has no run to shrink.
+        if (!(error instanceof HandlerError)) throw error;
+        unstarted = `seed ${seed}: the servers could not start: ${error.handler} failed on ${error.node}, ${error.event}: ${error.detail}\nrule to check: ${error.rule}`;
+        break;
+      }
       if (!run.failure) continue;
       report = buildFailureReport(scenario, impl, seed, run.failure, run.faults, {
         ...(options.implName ? { implName: options.implName } : {}),
@@ -70,7 +80,9 @@ export function runScenarioChecks(impl: StudentImpl, names: readonly string[], o
       });
       break;
     }
-    if (report) {
+    if (unstarted) {
+      checks.push(check(id, scenario.points, false, `${scenario.description}\n${unstarted}`));
+    } else if (report) {
       failures.push(report);
       checks.push(check(id, scenario.points, false, `${scenario.description}\n${formatFailureReport(report)}`));
     } else {
@@ -170,7 +182,7 @@ export async function replayScenario(name: string, impl: StudentImpl, options: R
     ...(faults ? { faults } : {}),
     ...(options.bugs ? { bugs: options.bugs } : {}),
   });
-  const replay = new ScenarioReplay(name, options.seed, run.faults, run.failure, run.failure ? diagnose(run.failure, run.cluster) : null, run.cluster);
+  const replay = new ScenarioReplay(name, options.seed, run.faults, run.failure, run.failure ? diagnose(run.failure, run.cluster, { restore: impl.restore !== undefined }) : null, run.cluster);
   if (options.print !== false) console.log(replay.toString());
   if (run.failure && options.pictures !== false) {
     const report: FailureReport = {

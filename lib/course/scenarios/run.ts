@@ -63,7 +63,7 @@ export function runScenario(scenario: Scenario, impl: StudentImpl, options: RunO
     ...studentClusterOptions(impl),
     ...(options.bugs ? { bugs: options.bugs } : {}),
   });
-  const state = new RunState(h, plan);
+  const state = new RunState(h, plan, impl.restore !== undefined);
   const faults: readonly (PlannedFault | Fault)[] = options.faults ?? plan.faults;
   for (const f of faults) h.cluster.at(f.at, () => state.applyFault(f));
   for (const s of plan.steps) h.cluster.at(s.at, () => state.runStep(s));
@@ -112,6 +112,40 @@ export class ScenarioCheckFailure extends HarnessFailure {
   }
 }
 
+interface Persistent {
+  readonly currentTerm: number;
+  readonly votedFor: string | null;
+  readonly log: readonly { readonly term: number; readonly command: unknown }[];
+}
+
+function persistentOf(s: { term: number; votedFor: string | null; log: Persistent['log'] }): Persistent {
+  return { currentTerm: s.term, votedFor: s.votedFor, log: s.log.map((e) => ({ term: e.term, command: e.command })) };
+}
+
+/** What a restart lost or changed, in a phrase ("votedFor null where it saved n1 ..."), or null if nothing. */
+function restartDifference(saved: Persistent, back: Persistent, name: (id: string | null) => string): string | null {
+  const out: string[] = [];
+  if (back.currentTerm !== saved.currentTerm) out.push(`currentTerm ${back.currentTerm} where it saved ${saved.currentTerm}`);
+  if (back.votedFor !== saved.votedFor) out.push(`votedFor ${name(back.votedFor)} where it saved ${name(saved.votedFor)} (in term ${saved.currentTerm})`);
+  const i = firstLogDifference(saved.log, back.log);
+  if (i !== null) {
+    const prefix = i > Math.min(saved.log.length, back.log.length);
+    out.push(prefix
+      ? `${back.log.length} log entries where it saved ${saved.log.length}`
+      : `log[${i}] = ${JSON.stringify(back.log[i - 1])} where it saved ${JSON.stringify(saved.log[i - 1])}`);
+  }
+  return out.length === 0 ? null : out.join('; ');
+}
+
+/** The first 1-based index where two logs differ (length included), or null if equal. */
+function firstLogDifference(a: Persistent['log'], b: Persistent['log']): number | null {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i]!.term !== b[i]!.term || JSON.stringify(a[i]!.command) !== JSON.stringify(b[i]!.command)) return i + 1;
+  }
+  return a.length === b.length ? null : n + 1;
+}
+
 function networkOf(preset: NetworkPreset): NetworkOptions {
   if (preset === 'reliable') return reliableNetwork;
   if (preset === 'unreliable') return unreliableNetwork;
@@ -141,7 +175,24 @@ class RunState {
   constructor(
     private readonly h: Harness,
     private readonly plan: ScenarioPlan,
+    /** Servers restart through the student's restore: each must come back with exactly what it saved. */
+    private readonly checkRestarts = false,
   ) {}
+
+  /** Restart server i; it must come back with what it saved (checked once the restart is on record). */
+  private restart(i: number): () => void {
+    const id = this.h.id(i);
+    const saved = this.checkRestarts ? persistentOf(this.h.cluster.status(id)) : null;
+    this.h.cluster.restart(id);
+    return () => (saved ? this.checkRestarted(i, saved) : undefined);
+  }
+
+  private checkRestarted(i: number, saved: Persistent): void {
+    const id = this.h.id(i);
+    const back = persistentOf(this.h.cluster.status(id));
+    const lost = restartDifference(saved, back, (v) => (v === null ? 'null' : `n${this.h.ids.indexOf(v)}`));
+    if (lost) throw new ScenarioCheckFailure(`n${i} restarted with ${lost}`, 'restart', this.h.now, `restart n${i}`);
+  }
 
   private get n(): number {
     return this.plan.servers;
@@ -219,6 +270,7 @@ class RunState {
     const node = this.resolve(f.node);
     if (node === null) return;
     const id = h.id(node);
+    let check = () => {};
     switch (f.kind) {
       case 'disconnect':
         if (!h.isConnected(node)) return;
@@ -236,13 +288,19 @@ class RunState {
         if (h.cluster.isAlive(id)) return;
         const limit = 'ifUpBelow' in f ? f.ifUpBelow : undefined;
         if (limit !== undefined && this.aliveCount() >= limit) return;
-        h.cluster.restart(id);
+        try {
+          check = this.restart(node);
+        } catch (error) {
+          this.resolved.push({ at: h.now, kind: 'restart', node }); // a restart that failed is the fault to replay
+          throw error;
+        }
         break;
       }
     }
     if ('as' in f && f.as !== undefined) this.names.set(f.as, node);
     this.resolved.push({ at: h.now, kind: f.kind, node });
     this.afterTopologyChange();
+    check();
   }
 
   private aliveCount(): number {
@@ -447,10 +505,12 @@ class RunState {
   private recover(): void {
     const h = this.h;
     h.cluster.setNetwork(reliableNetwork);
+    const checks: (() => void)[] = [];
     for (let i = 0; i < this.n; i++) {
-      if (!h.isAlive(i)) h.cluster.restart(h.id(i));
+      if (!h.isAlive(i)) checks.push(this.restart(i));
       if (!h.isConnected(i)) h.connect(i);
     }
     this.afterTopologyChange();
+    for (const check of checks) check();
   }
 }
