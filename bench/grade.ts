@@ -26,12 +26,17 @@ function zipFolder(dir: string, prefix: string): Promise<Buffer> {
   });
 }
 
-/** CPU seconds used by this process's finished children and their descendants (Linux /proc), else NaN. */
-function childrenCpuS(): number {
+/**
+ * CPU seconds the whole machine has been busy (Linux /proc/stat: user, nice, system, irq, softirq, steal), else
+ * NaN. Sandboxed processes live in a PID namespace of their own and are reaped there, so they never show up in
+ * this process's children's times: the machine's busy time over a run, on an otherwise idle machine, is the
+ * grading's real CPU cost (this process included).
+ */
+function machineBusyCpuS(): number {
   try {
-    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[13]) + Number(fields[14])) / 100; // cutime + cstime, in clock ticks (USER_HZ = 100)
+    const first = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = first;
+    return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / 100; // clock ticks (USER_HZ = 100)
   } catch {
     return Number.NaN;
   }
@@ -59,9 +64,9 @@ export async function runNotebookGrade(options: { readonly single?: number; read
     fs.writeFileSync(path.join(dir, id, BENCH_NOTEBOOK), notebook);
     return path.join(dir, id);
   };
-  const grade = async (sources: string[], out: string, concurrency: number) => {
+  const grade = async (sources: string[], out: string, concurrency: number, kernelRun = true) => {
     const start = process.hrtime.bigint();
-    const result = await gradeClass(sources, { out, concurrency, notebooks: { workDir: path.join(out, 'work') } });
+    const result = await gradeClass(sources, { out, concurrency, notebooks: { workDir: path.join(out, 'work'), ...(kernelRun ? {} : { kernelRun: false }) } });
     const wall = Number(process.hrtime.bigint() - start) / 1e9;
     const nb = result.grades.map((g) => g.tasks.notebooks);
     const full = nb.filter((t) => t !== undefined && t.max > 0 && t.score === t.max).length;
@@ -72,22 +77,25 @@ export async function runNotebookGrade(options: { readonly single?: number; read
     const walls: number[] = [];
     const cpus: number[] = [];
     for (let i = 0; i < (options.single ?? 3); i++) {
-      const cpu = childrenCpuS();
+      const cpu = machineBusyCpuS();
       walls.push(await grade([submission(path.join(tmp, `single-${i}`), `S${i}`)], path.join(tmp, `out-single-${i}`), 1));
-      cpus.push(childrenCpuS() - cpu);
-      options.log(`one notebook: ${walls[walls.length - 1]!.toFixed(2)} s wall, ${cpus[cpus.length - 1]!.toFixed(2)} s CPU (runner and kernel)`);
+      cpus.push(machineBusyCpuS() - cpu);
+      options.log(`one notebook: ${walls[walls.length - 1]!.toFixed(2)} s wall, ${cpus[cpus.length - 1]!.toFixed(2)} s CPU (the machine's, while it ran)`);
     }
     // The baseline: the same notebook with the kernel compiling lib/ from its sources, as before the cache.
     process.env.RAFTLAB_PRECOMPILED = '0';
-    const baseCpu = childrenCpuS();
+    const baseCpu = machineBusyCpuS();
     let baseWall: number;
     try {
       baseWall = await grade([submission(path.join(tmp, 'single-base'), 'SB')], path.join(tmp, 'out-single-base'), 1);
     } finally {
       delete process.env.RAFTLAB_PRECOMPILED;
     }
-    const baseCpuS = childrenCpuS() - baseCpu;
+    const baseCpuS = machineBusyCpuS() - baseCpu;
     options.log(`one notebook, library compiled from sources by the kernel: ${baseWall.toFixed(2)} s wall, ${baseCpuS.toFixed(2)} s CPU`);
+    // Scores alone: the trusted harness without the feedback run of the notebook in its kernel (--no-kernel-run).
+    const scoresOnly = await grade([submission(path.join(tmp, 'single-scores'), 'SS')], path.join(tmp, 'out-single-scores'), 1, false);
+    options.log(`one notebook, scores only (--no-kernel-run): ${scoresOnly.toFixed(2)} s wall`);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
     const concurrency = defaultConcurrency();
     const count = options.batch ?? 4 * concurrency;
@@ -97,6 +105,7 @@ export async function runNotebookGrade(options: { readonly single?: number; read
     options.log(`${count} notebooks, ${concurrency} at once: ${wall.toFixed(1)} s`);
     return [
       { metric: 'grade.notebook_s_p50', value: median(walls), unit: 's' },
+      { metric: 'grade.notebook_scores_only_s', value: scoresOnly, unit: 's' },
       // CPU time barely moves with the machine's load, unlike wall time: the figure to compare across runs.
       { metric: 'grade.notebook_cpu_s_p50', value: median(cpus), unit: 's' },
       { metric: 'grade.notebook_cpu_s_library_from_sources', value: baseCpuS, unit: 's' },
