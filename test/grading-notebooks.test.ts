@@ -47,9 +47,10 @@ describe('grading: notebook autograding', () => {
     it('the sandboxed kernel finds the compiled library: its cache key is the same inside the sandbox\'s view', async () => {
       const root = path.resolve(__dirname, '..');
       const key = "console.log(require('./jupyter/kernels/raftlab/lib-cache.js').cacheDir())";
-      const outside = execFileSync(process.execPath, ['-e', key], { cwd: root, encoding: 'utf8' }).trim();
+      // The kernel's own `node` (kernel.json runs "node" from the sandbox's PATH), not this test's Node.
+      const outside = execFileSync('node', ['-e', key], { cwd: root, encoding: 'utf8' }).trim();
       const r = await runSandboxed({
-        argv: [process.execPath, '-e', key], root, allow: kernelSandboxView, files: { '.keep': '' }, privateAt: path.join(root, 'out'), cwd: root,
+        argv: ['node', '-e', key], root, allow: kernelSandboxView, files: { '.keep': '' }, privateAt: path.join(root, 'out'), cwd: root,
         env: { PATH: '/usr/bin:/bin' },
       });
       assert.equal(r.verdict, null, r.stderr);
