@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { HandlerError } from '../lib/raft/context';
 import { replayScenario, runScenarioChecks } from '../lib/course/scenarios/grade';
-import { isolatedRestore, raftosFiles, restartThrough, stateProblem, type Restore } from '../lib/course/restore';
+import { isolatedRestore, raftosFiles, restartDifference, restartThrough, stateProblem, type Restore } from '../lib/course/restore';
 import { createRaftNode } from '../lib/raft/node';
 import { Cluster } from '../lib/sim/cluster';
 import type { PersistentState } from '../lib/raft/types';
@@ -108,6 +108,14 @@ describe('scenarios on a student restore (notebook 03)', () => {
     assert.match(stateProblem({ currentTerm: 1, votedFor: null, log: {} }, members)!, /log is \{\}/);
     assert.match(stateProblem({ currentTerm: 3, votedFor: null, log: [{ term: 2, command: 1 }, { term: 1, command: 1 }] }, members)!, /log\[2\] has term 1 after an entry of term 2/);
     assert.match(stateProblem({ currentTerm: 1, votedFor: null, log: [{ term: 1 }] }, members)!, /log\[1\] has no command/);
+  });
+
+  it('restartDifference names each field a restart changed, and nothing when it changed none', () => {
+    const saved = { currentTerm: 3, votedFor: 'b', log: [{ term: 1, command: { x: 1 } }, { term: 3, command: null }] };
+    assert.equal(restartDifference(saved, { ...saved, log: saved.log.map((e) => ({ ...e })) }), null);
+    assert.equal(restartDifference(saved, { ...saved, votedFor: null }), 'votedFor null where it saved b (in term 3)');
+    assert.equal(restartDifference(saved, { ...saved, currentTerm: 0, log: saved.log.slice(0, 1) }), 'currentTerm 0 where it saved 3; 1 log entries where it saved 2');
+    assert.equal(restartDifference(saved, { ...saved, log: [{ term: 1, command: { x: 2 } }, saved.log[1]!] }), 'log[1] = {"term":1,"command":{"x":2}} where it saved {"term":1,"command":{"x":1}}');
   });
 
   it('restartThrough starts each server from what restore read back from raftos\'s files', () => {

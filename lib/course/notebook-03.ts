@@ -2,7 +2,7 @@ import { InvariantViolation, Cluster } from '../sim/cluster';
 import { Rng } from '../sim/rng';
 import { createRaftNode } from '../raft/node';
 import type { NodeId } from '../raft/types';
-import { restartThrough, type Restore } from './restore';
+import { persistentStateOf, restartDifference, restartThrough, type Restore } from './restore';
 
 /**
  * Notebook 03 (persistence and crash recovery): raftos's files as Figure 2's persistent state, and the
@@ -90,12 +90,11 @@ export function checkRestartsExact(restore: Restore, seeds: readonly number[]): 
     for (let i = 1; i <= 4; i++) c.propose({ data_id: i });
     c.runFor(300);
     for (const id of c.ids) {
-      const before = c.status(id);
+      const before = persistentStateOf(c.status(id));
       c.crash(id);
       c.restart(id);
-      const after = c.status(id);
-      const what = (s: typeof before) => JSON.stringify({ currentTerm: s.term, votedFor: s.votedFor, log: s.log });
-      if (what(after) !== what(before)) throw new Error(`seed ${seed}: ${id} persisted ${what(before)} but restarted with ${what(after)}`);
+      const lost = restartDifference(before, persistentStateOf(c.status(id)));
+      if (lost) throw new Error(`seed ${seed}: ${id} restarted with ${lost}`);
       c.runFor(200);
     }
   }

@@ -3,7 +3,7 @@ import { isLibraryCode } from '../raft/library-code';
 import type { CreateNode } from '../raft/node';
 import type { LogEntry, NodeId, PersistentState } from '../raft/types';
 import { formatLog, formatStorage } from '../net/raftos-files';
-import { Isolate, IsolateError, isIsolated } from './isolate';
+import { Isolate, isIsolated } from './isolate';
 import { functionSource } from './isolated-node';
 
 /**
@@ -49,7 +49,7 @@ export function restartThrough(read: Restore, inner: CreateNode): CreateNode {
     try {
       restored = read(files.storage, files.log);
     } catch (error) {
-      const detail = error instanceof IsolateError || error instanceof Error ? error.message.split('\n').slice(0, 3).join(' / ') : String(error);
+      const detail = error instanceof Error ? error.message.split('\n').slice(0, 3).join(' / ') : String(error);
       throw new HandlerError('restore', event, 'restore reads back what the server wrote, without throwing', detail, options.id);
     }
     const problem = stateProblem(restored, [options.id, ...options.peers]);
@@ -78,4 +78,35 @@ export function stateProblem(value: unknown, members: readonly NodeId[]): string
     previous = t;
   }
   return null;
+}
+
+/** A server's persistent state as the cluster shows it (a copy: the status's log is the node's own). */
+export function persistentStateOf(s: { readonly term: number; readonly votedFor: NodeId | null; readonly log: readonly LogEntry[] }): PersistentState {
+  return { currentTerm: s.term, votedFor: s.votedFor, log: s.log.map((e) => ({ term: e.term, command: e.command })) };
+}
+
+/**
+ * What a restart lost or changed, in a phrase ("votedFor null where it saved n1 (in term 3)"), or null if the
+ * server came back with exactly what it saved. `name` prints a server.
+ */
+export function restartDifference(saved: PersistentState, back: PersistentState, name: (id: NodeId | null) => string = String): string | null {
+  const out: string[] = [];
+  if (back.currentTerm !== saved.currentTerm) out.push(`currentTerm ${back.currentTerm} where it saved ${saved.currentTerm}`);
+  if (back.votedFor !== saved.votedFor) out.push(`votedFor ${name(back.votedFor)} where it saved ${name(saved.votedFor)} (in term ${saved.currentTerm})`);
+  const i = firstLogDifference(saved.log, back.log);
+  if (i !== null) {
+    out.push(i > Math.min(saved.log.length, back.log.length)
+      ? `${back.log.length} log entries where it saved ${saved.log.length}`
+      : `log[${i}] = ${JSON.stringify(back.log[i - 1])} where it saved ${JSON.stringify(saved.log[i - 1])}`);
+  }
+  return out.length === 0 ? null : out.join('; ');
+}
+
+/** The first 1-based index where two logs differ (length included), or null if they are equal. */
+function firstLogDifference(a: readonly LogEntry[], b: readonly LogEntry[]): number | null {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i]!.term !== b[i]!.term || JSON.stringify(a[i]!.command) !== JSON.stringify(b[i]!.command)) return i + 1;
+  }
+  return a.length === b.length ? null : n + 1;
 }

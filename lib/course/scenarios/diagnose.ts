@@ -36,8 +36,8 @@ const rules = {
 } as const;
 
 /**
- * `restarts`: the run's servers restarted through the student's restore (notebook 03), so a broken property
- * after a restart most likely means a server came back with less than it had saved.
+ * `context.restore`: the run's servers restarted through the student's restore (notebook 03), so a broken
+ * property most likely means a server came back with less than it had saved.
  */
 export function diagnose(failure: ScenarioFailure, cluster: Cluster | null, context: { readonly restore?: boolean } = {}): Diagnosis {
   if (failure.kind === 'assertion' && failure.what === 'restart') {

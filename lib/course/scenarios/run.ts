@@ -3,7 +3,9 @@ import { Cluster, InvariantViolation, type ClusterBugs } from '../../sim/cluster
 import { reliableNetwork, unreliableNetwork, type NetworkOptions } from '../../sim/network';
 import type { TraceLevel } from '../../sim/trace';
 import { Harness, HarnessFailure, longReordering, valueOf, type HarnessFailureKind } from '../harness';
+import { persistentStateOf, restartDifference } from '../restore';
 import { studentClusterOptions, type StudentImpl } from '../student-node';
+import type { PersistentState } from '../../raft/types';
 import type { Scenario } from './catalog';
 import type { Fault, NetworkPreset, NodeRef, PlannedFault, ScenarioPlan, Step } from './plan';
 
@@ -112,40 +114,6 @@ export class ScenarioCheckFailure extends HarnessFailure {
   }
 }
 
-interface Persistent {
-  readonly currentTerm: number;
-  readonly votedFor: string | null;
-  readonly log: readonly { readonly term: number; readonly command: unknown }[];
-}
-
-function persistentOf(s: { term: number; votedFor: string | null; log: Persistent['log'] }): Persistent {
-  return { currentTerm: s.term, votedFor: s.votedFor, log: s.log.map((e) => ({ term: e.term, command: e.command })) };
-}
-
-/** What a restart lost or changed, in a phrase ("votedFor null where it saved n1 ..."), or null if nothing. */
-function restartDifference(saved: Persistent, back: Persistent, name: (id: string | null) => string): string | null {
-  const out: string[] = [];
-  if (back.currentTerm !== saved.currentTerm) out.push(`currentTerm ${back.currentTerm} where it saved ${saved.currentTerm}`);
-  if (back.votedFor !== saved.votedFor) out.push(`votedFor ${name(back.votedFor)} where it saved ${name(saved.votedFor)} (in term ${saved.currentTerm})`);
-  const i = firstLogDifference(saved.log, back.log);
-  if (i !== null) {
-    const prefix = i > Math.min(saved.log.length, back.log.length);
-    out.push(prefix
-      ? `${back.log.length} log entries where it saved ${saved.log.length}`
-      : `log[${i}] = ${JSON.stringify(back.log[i - 1])} where it saved ${JSON.stringify(saved.log[i - 1])}`);
-  }
-  return out.length === 0 ? null : out.join('; ');
-}
-
-/** The first 1-based index where two logs differ (length included), or null if equal. */
-function firstLogDifference(a: Persistent['log'], b: Persistent['log']): number | null {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    if (a[i]!.term !== b[i]!.term || JSON.stringify(a[i]!.command) !== JSON.stringify(b[i]!.command)) return i + 1;
-  }
-  return a.length === b.length ? null : n + 1;
-}
-
 function networkOf(preset: NetworkPreset): NetworkOptions {
   if (preset === 'reliable') return reliableNetwork;
   if (preset === 'unreliable') return unreliableNetwork;
@@ -182,14 +150,14 @@ class RunState {
   /** Restart server i; it must come back with what it saved (checked once the restart is on record). */
   private restart(i: number): () => void {
     const id = this.h.id(i);
-    const saved = this.checkRestarts ? persistentOf(this.h.cluster.status(id)) : null;
+    const saved = this.checkRestarts ? persistentStateOf(this.h.cluster.status(id)) : null;
     this.h.cluster.restart(id);
     return () => (saved ? this.checkRestarted(i, saved) : undefined);
   }
 
-  private checkRestarted(i: number, saved: Persistent): void {
+  private checkRestarted(i: number, saved: PersistentState): void {
     const id = this.h.id(i);
-    const back = persistentOf(this.h.cluster.status(id));
+    const back = persistentStateOf(this.h.cluster.status(id));
     const lost = restartDifference(saved, back, (v) => (v === null ? 'null' : `n${this.h.ids.indexOf(v)}`));
     if (lost) throw new ScenarioCheckFailure(`n${i} restarted with ${lost}`, 'restart', this.h.now, `restart n${i}`);
   }
