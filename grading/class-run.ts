@@ -34,7 +34,8 @@ export interface ClassOptions {
 export function fingerprintFor(options: Pick<ClassOptions, 'notebooks' | 'limits'>): string {
   const nb = options.notebooks;
   return graderFingerprint({
-    notebooks: nb ? { cellTimeoutS: nb.cellTimeoutS ?? null, totalTimeoutS: nb.totalTimeoutS ?? null } : null,
+    // kernelRun adds a check (worth nothing): a result graded without it is not the one asked for with it.
+    notebooks: nb ? { cellTimeoutS: nb.cellTimeoutS ?? null, totalTimeoutS: nb.totalTimeoutS ?? null, ...(nb.kernelRun ? { kernelRun: true } : {}) } : null,
     limits: options.limits ?? defaultLimits,
   });
 }

@@ -45,10 +45,10 @@ async function main(argv: readonly string[]): Promise<number> {
     .option('--notebook-timeout <s>', 'with --notebooks: seconds one notebook may run; then its kernel is killed', positiveInt, 900)
     .option('--kernel-memory <mb>', 'with --notebooks: heap limit of each notebook kernel, in MB', positiveInt, 1024)
     .option('--unsafe-no-sandbox', 'with --notebooks: run student code without bubblewrap (only inside a throwaway container)')
-    .option('--no-kernel-run', 'with --notebooks: skip the feedback run of each notebook in its kernel (scores are the same)')
+    .option('--kernel-run', 'with --notebooks: also run each notebook in its kernel, for feedback on the cells that fail there (no points; about 3x slower)')
     .showHelpAfterError();
   program.parse(argv as string[]);
-  const opts = program.opts<{ json?: boolean; batch?: string; out: string; concurrency?: number; fresh?: boolean; queue?: string; notebooks?: boolean; cellTimeout: number; notebookTimeout: number; kernelMemory: number; unsafeNoSandbox?: boolean; kernelRun: boolean }>();
+  const opts = program.opts<{ json?: boolean; batch?: string; out: string; concurrency?: number; fresh?: boolean; queue?: string; notebooks?: boolean; cellTimeout: number; notebookTimeout: number; kernelMemory: number; unsafeNoSandbox?: boolean; kernelRun?: boolean }>();
   if (opts.notebooks) {
     const problem = notebookSandboxProblem({ unsafeNoSandbox: opts.unsafeNoSandbox ?? false });
     if (problem) {
@@ -79,7 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
       program.error((error as Error).message);
     }
   }
-  const notebooks: NotebookGrading | undefined = opts.notebooks ? { workDir: path.join(opts.out, 'work'), cellTimeoutS: opts.cellTimeout, totalTimeoutS: opts.notebookTimeout, unsafeNoSandbox: opts.unsafeNoSandbox ?? false, kernelRun: opts.kernelRun } : undefined;
+  const notebooks: NotebookGrading | undefined = opts.notebooks ? { workDir: path.join(opts.out, 'work'), cellTimeoutS: opts.cellTimeout, totalTimeoutS: opts.notebookTimeout, unsafeNoSandbox: opts.unsafeNoSandbox ?? false, ...(opts.kernelRun ? { kernelRun: true } : {}) } : undefined;
   if (notebooks) {
     boundKernelMemory(opts.kernelMemory);
     if (opts.queue === undefined) await precompileKernelLibrary();

@@ -38,7 +38,7 @@ export interface NotebookGrading {
   readonly totalTimeoutS?: number;
   /** Run student code without bubblewrap (only inside a throwaway container). */
   readonly unsafeNoSandbox?: boolean;
-  /** Also execute each notebook in its kernel for feedback (default true; scores never depend on it). */
+  /** Also execute each notebook in its kernel, for a feedback check worth nothing (default false; scores never depend on it). */
   readonly kernelRun?: boolean;
 }
 
@@ -67,7 +67,7 @@ export async function gradeNotebooks(id: string, files: ReadonlyMap<string, Uint
     fs.writeFileSync(file, files.get(name)!);
     const result = await gradeNotebook(file, {
       workDir: dir, ...(options.cellTimeoutS ? { cellTimeoutS: options.cellTimeoutS } : {}), ...(options.totalTimeoutS ? { totalTimeoutS: options.totalTimeoutS } : {}),
-      ...(options.unsafeNoSandbox ? { unsafeNoSandbox: true } : {}), ...(options.kernelRun === false ? { kernelRun: false } : {}),
+      ...(options.unsafeNoSandbox ? { unsafeNoSandbox: true } : {}), ...(options.kernelRun ? { kernelRun: true } : {}),
     });
     checks.push(...result.checks);
   }

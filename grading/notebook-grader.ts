@@ -10,8 +10,8 @@ import { trustedScore } from './trusted-score/run';
 /**
  * Grades a student's notebook. Scores come only from the trusted harness (grading/trusted-score): the
  * reference notebook of the instructor's copy (hidden tests included) runs in a fresh process against the
- * submission's exercise cells, evaluated in an Isolate; each reference autograder cell is one check. The
- * notebook is also executed in its kernel (Jupyter's nbclient driving the course's tslab kernel,
+ * submission's exercise cells, evaluated in an Isolate; each reference autograder cell is one check. With
+ * kernelRun the notebook is also executed in its kernel (Jupyter's nbclient driving the course's tslab kernel,
  * scripts/course/notebook_run.py) with the published autograder cells put back, for the executed notebook
  * and the feedback; what it prints never adds a point. Both run under bubblewrap (grading/sandbox.ts), where
  * the solutions, the hidden tests, the grader's output and other submissions do not exist.
@@ -30,7 +30,11 @@ export interface NotebookGradeOptions {
   readonly publicDir?: string;
   /** Run student code without the sandbox (only where bubblewrap cannot run, e.g. inside a container). */
   readonly unsafeNoSandbox?: boolean;
-  /** Also execute the notebook in its kernel for feedback (default true). Scores never depend on it. */
+  /**
+   * Also execute the notebook in its kernel (Jupyter's nbclient, the course's tslab kernel) for an executed copy and
+   * a feedback check worth nothing: which of the student's cells fail in the kernel. Default false: it costs about
+   * three times the grading itself (a TypeScript compiler per kernel), and scores never depend on it.
+   */
   readonly kernelRun?: boolean;
   /** Longest one call of student code may run in the harness, in ms (default 1000). */
   readonly callTimeoutMs?: number;
@@ -121,12 +125,19 @@ export function notebookSandboxProblem(options: { unsafeNoSandbox?: boolean } = 
   return problem === null ? null : `${problem}. Student code is not run unconfined: ${installHint}, or pass --unsafe-no-sandbox (only inside a throwaway container)`;
 }
 
+export interface NotebookGrade extends TaskResult {
+  /** Why the notebook could not be graded in full, or null. */
+  readonly problem: string | null;
+  /** The trusted harness's start, to its first reference cell (see TrustedScore.startupMs). */
+  readonly startupMs: number | null;
+}
+
 /** Grade one notebook file; any problem (bad JSON, no reference, timeout) is reported, never thrown. */
-export async function gradeNotebook(file: string, options: NotebookGradeOptions, displayName = path.basename(file)): Promise<TaskResult & { problem: string | null }> {
+export async function gradeNotebook(file: string, options: NotebookGradeOptions, displayName = path.basename(file)): Promise<NotebookGrade> {
   const name = displayName;
-  const failAll = (problem: string, max = 0): TaskResult & { problem: string } => ({
+  const failAll = (problem: string, max = 0): NotebookGrade => ({
     ...taskResult([{ id: `${name}`, points: 0, max, passed: false, message: problem }]),
-    problem,
+    problem, startupMs: null,
   });
   if (!NOTEBOOK_NAME.test(name)) return failAll(`${name}: not a course notebook name (NN-name.ipynb)`);
   const refFile = path.join(options.referenceDir ?? path.join(repoRoot, 'notebooks', 'solution'), name);
@@ -144,7 +155,7 @@ export async function gradeNotebook(file: string, options: NotebookGradeOptions,
   const confined = !options.unsafeNoSandbox;
   const sandboxMissing = notebookSandboxProblem(options);
   if (sandboxMissing) return failAll(`cannot grade notebooks here: ${sandboxMissing}`, maxOfRef);
-  const kernelRun = options.kernelRun ?? true;
+  const kernelRun = options.kernelRun ?? false;
   const runnerProblem = kernelRun ? notebookRunnerProblem() : null;
   if (runnerProblem) return failAll(`cannot run notebooks here: ${runnerProblem}`, maxOfRef);
 
@@ -152,15 +163,18 @@ export async function gradeNotebook(file: string, options: NotebookGradeOptions,
   const dir = fs.mkdtempSync(path.join(options.workDir, 'nb-'));
   const totalTimeout = options.totalTimeoutS ?? 900;
   const limits: Partial<SandboxLimits> = { cpuSeconds: totalTimeout, ...options.limits, wallSeconds: totalTimeout };
+  // RAFTLAB_PRECOMPILED=0 (as for the kernel): the harness runs lib/ from its sources through tsx.
+  const compiledLibrary = process.env.RAFTLAB_PRECOMPILED === '0' ? null : await compiledKernelLibrary();
   const [score, kernel] = await Promise.all([
     trustedScore(name, reference.cells, student.cells, {
       root: repoRoot, sandbox: confined, limits, student: { ...(options.callTimeoutMs ? { callTimeoutMs: options.callTimeoutMs } : {}) },
+      ...(compiledLibrary !== null ? { compiledLibrary } : {}),
     }),
     kernelRun ? runKernel(name, student, dir, options, limits) : Promise.resolve(null),
   ]);
   const checks: Check[] = [...score.checks];
   if (kernel !== null) checks.push(kernel);
-  return { ...taskResult(checks), problem: score.problem };
+  return { ...taskResult(checks), problem: score.problem, startupMs: score.startupMs };
 }
 
 /**
@@ -170,13 +184,19 @@ export async function gradeNotebook(file: string, options: NotebookGradeOptions,
  */
 export const kernelSandboxView: readonly string[] = Object.freeze(['lib', 'grading', 'node_modules', 'jupyter', 'package.json', 'tsconfig.json', 'scripts/course/notebook_run.py']);
 
-/** The notebook in its kernel (sandboxed), for the executed notebook and feedback: a check worth nothing. */
-let kernelLibrary: Promise<void> | null = null;
+let kernelLibrary: Promise<string | null> | null = null;
 
+/**
+ * The library compiled once per process and version (lib-cache.js), or null if it cannot be: the sandboxed
+ * harness and kernel see the checkout read-only, so it is compiled here, before them.
+ */
+function compiledKernelLibrary(): Promise<string | null> {
+  kernelLibrary ??= precompileKernelLibrary().catch(() => null);
+  return kernelLibrary;
+}
+
+/** The notebook in its kernel (sandboxed), for the executed notebook and feedback: a check worth nothing. */
 async function runKernel(name: string, student: Notebook, dir: string, options: NotebookGradeOptions, limits: Partial<SandboxLimits>): Promise<Check> {
-  // The sandboxed kernel sees the checkout read-only: compile its library cache first (once per process and version).
-  kernelLibrary ??= precompileKernelLibrary().catch(() => undefined);
-  await kernelLibrary;
   const publicFile = path.join(options.publicDir ?? path.join(repoRoot, 'notebooks'), name);
   const published = fs.existsSync(publicFile) ? parseNotebook(fs.readFileSync(publicFile, 'utf8'), publicFile) : null;
   const { notebook } = published ? withHiddenTests(student, published) : { notebook: student };

@@ -2,7 +2,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { precompileKernelLibrary } from '../grading/kernel-library';
+import { trustedScore } from '../grading/trusted-score/run';
 import { gradeNotebook, kernelSandboxView, notebookRunnerProblem, withHiddenTests } from '../grading/notebook-grader';
 import { runSandboxed, sandboxProblem } from '../grading/sandbox';
 
@@ -74,12 +76,33 @@ describe('grading: notebook autograding', () => {
       ]);
       const file = path.join(tmp, '99-test.ipynb');
       fs.writeFileSync(file, JSON.stringify(student));
-      const r = await gradeNotebook(file, { workDir: path.join(tmp, 'work'), referenceDir: path.join(tmp, 'ref'), publicDir: path.join(tmp, 'ref'), cellTimeoutS: 60, totalTimeoutS: 150 });
+      const r = await gradeNotebook(file, { workDir: path.join(tmp, 'work'), referenceDir: path.join(tmp, 'ref'), publicDir: path.join(tmp, 'ref'), cellTimeoutS: 60, totalTimeoutS: 150, kernelRun: true });
       assert.equal(r.problem, null);
       assert.deepEqual(r.checks.map((c) => [c.id, c.points, c.max]), [['99-test/check-answer', 2, 2], ['99-test/check-twice', 0, 3], ['99-test/kernel-run', 0, 0]]);
       assert.match(r.checks[1]!.message, /found: .*5.*6|Expected/s);
       assert.equal(r.score, 2);
       assert.equal(r.max, 5);
+    });
+
+    it('by default only the trusted harness runs, on the compiled library (no compiler in the sandbox): the same checks as on the sources, no kernel-run check', async () => {
+      const root = path.resolve(__dirname, '..');
+      const student = notebook([
+        code('function answer(): number { return 42; }', { role: 'exercise', id: 'ex-answer' }),
+        code('const twice = (x: number) => x + 2;', { role: 'exercise', id: 'ex-twice' }),
+      ]);
+      const file = path.join(tmp, '99-test.ipynb');
+      fs.writeFileSync(file, JSON.stringify(student));
+      const graded = await gradeNotebook(file, { workDir: path.join(tmp, 'work'), referenceDir: path.join(tmp, 'ref'), totalTimeoutS: 150 });
+      assert.deepEqual(graded.checks.map((c) => [c.id, c.points, c.max]), [['99-test/check-answer', 2, 2], ['99-test/check-twice', 0, 3]]);
+      const compiledLibrary = await precompileKernelLibrary();
+      const onCompiled = await trustedScore('99-test.ipynb', reference.cells as never, student.cells as never, { root, compiledLibrary });
+      const onSources = await trustedScore('99-test.ipynb', reference.cells as never, student.cells as never, { root });
+      assert.equal(onCompiled.problem, null);
+      assert.deepEqual(onCompiled.checks, onSources.checks);
+      assert.ok(onCompiled.startupMs !== null && onCompiled.startupMs > 0, 'the first reference cell started');
+      const boot = spawnSync('node', [path.join(root, 'grading', 'trusted-score', 'harness-boot.js'), path.join(tmp, 'nothing-here')], { encoding: 'utf8' });
+      assert.equal(boot.status, 2);
+      assert.match(boot.stderr, /no compiled library at .*nothing-here/);
     });
 
     it("a runaway kernel run is stopped at the total timeout, its processes killed; the scores are the harness's", async () => {
@@ -89,7 +112,7 @@ describe('grading: notebook autograding', () => {
       ]);
       const file = path.join(tmp, '99-test.ipynb');
       fs.writeFileSync(file, JSON.stringify(student));
-      const r = await gradeNotebook(file, { workDir: path.join(tmp, 'work'), referenceDir: path.join(tmp, 'ref'), cellTimeoutS: 600, totalTimeoutS: 20 });
+      const r = await gradeNotebook(file, { workDir: path.join(tmp, 'work'), referenceDir: path.join(tmp, 'ref'), cellTimeoutS: 600, totalTimeoutS: 20, kernelRun: true });
       assert.match(r.checks.find((c) => c.id === '99-test/kernel-run')!.message, /ran longer than 20 s and was stopped/);
       assert.equal(r.score, 2);
       assert.match(r.checks.find((c) => c.id === '99-test/check-twice')!.message, /no exercise cell ex-twice/);

@@ -259,7 +259,7 @@ describe('grading: the sandbox (bubblewrap)', function () {
           fs.writeFileSync(file, JSON.stringify(notebook));
           results.push(await gradeNotebook(file, {
             workDir: path.join(dir, 'work'), referenceDir: path.join(tmp, 'ref'), publicDir: path.join(tmp, 'ref'),
-            cellTimeoutS: 15, totalTimeoutS: 120, limits: { memoryBytes: 3 * 1024 ** 3, processes: 256 },
+            cellTimeoutS: 15, totalTimeoutS: 120, limits: { memoryBytes: 3 * 1024 ** 3, processes: 256 }, kernelRun: true,
           }));
         }
       } finally {

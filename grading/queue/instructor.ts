@@ -120,7 +120,7 @@ export async function gradeClassOnQueue(sources: readonly string[], options: Que
           key: p.key,
           fingerprint,
           files: encodeFiles(p.files),
-          notebooks: options.notebooks ? { cellTimeoutS: options.notebooks.cellTimeoutS, totalTimeoutS: options.notebooks.totalTimeoutS } : null,
+          notebooks: options.notebooks ? { cellTimeoutS: options.notebooks.cellTimeoutS, totalTimeoutS: options.notebooks.totalTimeoutS, ...(options.notebooks.kernelRun ? { kernelRun: true } : {}) } : null,
         };
         await queue.add('grade', data, {
           jobId,

@@ -38,7 +38,7 @@ export async function startGradeWorker(options: GradeWorkerOptions): Promise<Run
   const log = options.log ?? (() => {});
   const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'raftlab-grade-worker-'));
   const fingerprints = new Map<string, string>();
-  let kernelLibrary: Promise<void> | undefined;
+  let kernelLibrary: Promise<string> | undefined;
   const fingerprintOf = (notebooks: GradeJobData['notebooks']) => {
     const k = JSON.stringify(notebooks);
     if (!fingerprints.has(k)) fingerprints.set(k, fingerprintFor(notebooks ? { notebooks: { ...notebooks, workDir } } : {}));

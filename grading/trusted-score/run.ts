@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatChecklist, type Check, type TaskResult } from '../checks';
 import { runSandboxed, type SandboxLimits } from '../sandbox';
@@ -26,6 +27,8 @@ export interface TrustedScoreOptions {
   readonly sandbox?: boolean;
   readonly limits?: Partial<SandboxLimits>;
   readonly student?: Partial<StudentFunctionsOptions>;
+  /** The library compiled for the kernel (precompileKernelLibrary): the harness runs on it instead of tsx. */
+  readonly compiledLibrary?: string;
 }
 
 export interface TrustedScore {
@@ -33,6 +36,11 @@ export interface TrustedScore {
   /** Why the harness did not finish (killed at a limit, crashed), or null. */
   readonly problem: string | null;
   readonly exercises: { id: string; status: string; message: string }[];
+  /**
+   * Milliseconds from starting the harness to its first reference cell: the notebook's fixed cost (sandbox, Node,
+   * the library, the student's exercise cells evaluated in their Isolate), or null if no cell started.
+   */
+  readonly startupMs: number | null;
 }
 
 export function harnessJob(notebook: string, reference: readonly CodeCell[], submission: readonly CodeCell[], student: StudentFunctionsOptions): HarnessJob {
@@ -49,11 +57,16 @@ export function harnessJob(notebook: string, reference: readonly CodeCell[], sub
   return { notebook, cells, exercises, options: student };
 }
 
-async function runHarness(job: HarnessJob, options: TrustedScoreOptions): Promise<{ events: HarnessEvent[]; problem: string | null }> {
+async function runHarness(job: HarnessJob, options: TrustedScoreOptions): Promise<{ events: HarnessEvent[]; problem: string | null; startupMs: number | null }> {
+  const started = process.hrtime.bigint();
+  let startupMs: number | null = null;
   const root = path.resolve(options.root);
   const entry = path.join(root, 'grading', 'trusted-score', 'harness.ts');
   const tsx = path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs');
-  const argv = ['/usr/bin/node', '--max-old-space-size=2048', '--import', tsx, entry];
+  const compiled = options.compiledLibrary !== undefined && fs.existsSync(path.join(options.compiledLibrary, 'manifest.json')) ? options.compiledLibrary : null;
+  const argv = compiled !== null
+    ? ['/usr/bin/node', '--max-old-space-size=2048', path.join(root, 'grading', 'trusted-score', 'harness-boot.js'), compiled]
+    : ['/usr/bin/node', '--max-old-space-size=2048', '--import', tsx, entry];
   let buffer = '';
   const events: HarnessEvent[] = [];
   const take = (chunk: Buffer) => {
@@ -64,7 +77,9 @@ async function runHarness(job: HarnessJob, options: TrustedScoreOptions): Promis
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
       try {
-        events.push(JSON.parse(line) as HarnessEvent);
+        const event = JSON.parse(line) as HarnessEvent;
+        if (startupMs === null && event.type === 'cell-start') startupMs = Number(process.hrtime.bigint() - started) / 1e6;
+        events.push(event);
       } catch {
         // not an event: ignored
       }
@@ -83,13 +98,13 @@ async function runHarness(job: HarnessJob, options: TrustedScoreOptions): Promis
       const timer = setTimeout(() => child.kill('SIGKILL'), wall * 1000);
       child.on('close', (code, signal) => {
         clearTimeout(timer);
-        resolve({ events, problem: code === 0 ? null : `the harness ended with ${signal ?? `exit ${code}`}: ${stderr.trim().split('\n').slice(-3).join(' ')}` });
+        resolve({ events, startupMs, problem: code === 0 ? null : `the harness ended with ${signal ?? `exit ${code}`}: ${stderr.trim().split('\n').slice(-3).join(' ')}` });
       });
     });
   }
   const r = await runSandboxed({
     argv, root,
-    allow: ['lib', 'grading', 'node_modules', 'package.json', 'tsconfig.json'],
+    allow: ['lib', 'grading', 'node_modules', 'package.json', 'tsconfig.json', 'jupyter/kernels/raftlab/lib-cache.js'],
     privateAt: path.join(root, 'out'),
     files: { '.home/.keep': '' },
     cwd: root,
@@ -99,7 +114,7 @@ async function runHarness(job: HarnessJob, options: TrustedScoreOptions): Promis
     ...(options.limits ? { limits: options.limits } : {}),
   });
   const problem = r.verdict ?? (r.end.kind === 'exit' && r.end.code !== 0 ? `the harness exited with ${r.end.code}: ${r.stderr.trim().split("\n").slice(-12).join(" | ")}` : null);
-  return { events, problem };
+  return { events, problem, startupMs };
 }
 
 function validResult(r: unknown): r is TaskResult {
@@ -113,7 +128,7 @@ function validResult(r: unknown): r is TaskResult {
 export async function trustedScore(name: string, reference: readonly CodeCell[], submission: readonly CodeCell[], options: TrustedScoreOptions): Promise<TrustedScore> {
   const student = { ...defaultStudentOptions, ...options.student };
   const job = harnessJob(name, reference, submission, student);
-  const { events, problem: runProblem } = await runHarness(job, options);
+  const { events, problem: runProblem, startupMs } = await runHarness(job, options);
   const done = events.some((e) => e.type === 'done');
   const fatal = events.find((e): e is Extract<HarnessEvent, { type: 'fatal' }> => e.type === 'fatal');
   const problem = fatal ? `the harness failed: ${fatal.error}` : runProblem ?? (done ? null : 'the harness stopped before the end');
@@ -146,5 +161,5 @@ export async function trustedScore(name: string, reference: readonly CodeCell[],
       message: lines.join('\n').trim(),
     });
   }
-  return { checks, problem, exercises };
+  return { checks, problem, exercises, startupMs };
 }

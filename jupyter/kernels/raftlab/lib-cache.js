@@ -110,6 +110,12 @@ function pruneOld(keep) {
   for (const o of others.slice(3)) fs.rmSync(path.join(parent, o.n), { recursive: true, force: true });
 }
 
+/** p relative to the checkout, with forward slashes, or null outside it. */
+function rel(p) {
+  const r = path.relative(root, p);
+  return r.startsWith('..') || path.isAbsolute(r) ? null : r.split(path.sep).join('/');
+}
+
 /**
  * Make `ts` (tslab's compiler) see <cache>/X.d.ts at <root>/X.d.ts instead of <root>/X.ts, and make Node run
  * <cache>/X.js when <root>/X.ts is required.
@@ -117,11 +123,6 @@ function pruneOld(keep) {
 function install(ts, dir) {
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
   const declarations = new Set(manifest.files.filter((f) => f.endsWith('.d.ts')));
-  const scripts = new Set(manifest.files.filter((f) => f.endsWith('.js')));
-  const rel = (p) => {
-    const r = path.relative(root, p);
-    return r.startsWith('..') || path.isAbsolute(r) ? null : r.split(path.sep).join('/');
-  };
   const compiledSource = (p) => {
     const r = rel(p);
     return r !== null && r.endsWith('.ts') && !r.endsWith('.d.ts') && declarations.has(r.replace(/\.ts$/, '.d.ts')) ? r : null;
@@ -137,6 +138,15 @@ function install(ts, dir) {
     return d !== null ? fs.readFileSync(d, 'utf8') : readFile.call(ts.sys, p, encoding);
   };
 
+  installCompiledScripts(dir);
+}
+
+/**
+ * Make Node run <cache>/X.js when <root>/X.ts is required (no compiler involved: the grader's trusted harness
+ * starts this way, without tsx).
+ */
+function installCompiledScripts(dir) {
+  const scripts = compiledScripts(dir);
   const Module = require('node:module');
   const previous = Module._extensions['.ts'];
   Module._extensions['.ts'] = function (module, filename) {
@@ -146,6 +156,11 @@ function install(ts, dir) {
     if (previous) return previous(module, filename);
     throw new Error(`Raft Lab kernel: ${filename} is not part of the compiled library (${dir}); restart the kernel`);
   };
+}
+
+function compiledScripts(dir) {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  return new Set(manifest.files.filter((f) => f.endsWith('.js')));
 }
 
 function isReady(dir) {
@@ -180,14 +195,14 @@ function buildInBackground(dir) {
   child.unref();
 }
 
-module.exports = { cacheDir, ensureCache, install, isReady, buildInBackground, loadTs };
+module.exports = { cacheDir, ensureCache, install, installCompiledScripts, isReady, buildInBackground, loadTs };
 
 if (require.main === module) {
   const started = Date.now();
   const marker = process.argv[2] === '--marker' ? process.argv[3] : null;
   try {
     const dir = ensureCache();
-    console.log(`${path.relative(root, dir)} (${Date.now() - started} ms)`);
+    console.log(JSON.stringify({ dir, ms: Date.now() - started }));
   } finally {
     if (marker) fs.rmSync(marker, { force: true });
   }
