@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { runChecks } from '../lib/course/autograder';
 import { fakeContext } from '../lib/course/fake-context';
+import { fakeNode, fakePeers } from '../lib/course/fake-node';
 import { requestVoteChecks, requestVoteReplyChecks } from '../lib/course/handler-checks';
 import { scenarioByName, scenarioNames } from '../lib/course/scenarios/catalog';
 import { runScenarioChecks } from '../lib/course/scenarios/grade';
@@ -160,5 +161,32 @@ describe('studentNodeFactory', () => {
     assert.equal(run.failure?.kind, 'handler');
     assert.equal(run.failure?.what, 'onElectionTimeout');
     assert.match(run.failure!.detail, /not written yet/);
+  });
+});
+
+describe('fakeNode (the notebooks\' view of fakeContext)', () => {
+  it('lab ids, events without the field assignments, persists with the log length, copies of what was sent', () => {
+    const ctx = fakeNode({ log: [1] });
+    assert.equal(ctx.id, '127.0.0.1:8000');
+    assert.deepEqual(ctx.peers, [...fakePeers]);
+    onRequestVote(ctx, fakePeers[0], { type: 'RequestVote', term: 1, candidateId: fakePeers[0], lastLogIndex: 1, lastLogTerm: 1 });
+    assert.deepEqual(ctx.events.map((e) => e.kind), ['persist', 'resetElectionTimer', 'send']);
+    assert.deepEqual(ctx.events[0], { kind: 'persist', currentTerm: 1, votedFor: fakePeers[0], logLength: 1 });
+    assert.equal(ctx.persists, 1);
+    assert.ok(ctx.first('persist') < ctx.first('send'));
+    const reply = ctx.sent('RequestVoteReply')[0]!.message as { voteGranted: boolean };
+    assert.equal(reply.voteGranted, true);
+    assert.deepEqual(ctx.log.entryAt(1), { term: 1, command: { i: 1 } });
+  });
+
+  it('records the calls of the other handlers, and runs them only when wired', () => {
+    const lead = (wire?: true) => fakeNode({ role: 'leader', currentTerm: 3, log: [1, 3], nextIndex: { [fakePeers[0]]: 2, [fakePeers[1]]: 3 }, ...(wire ? { wire } : {}) });
+    const recorded = lead();
+    recorded.sendAppendEntries(fakePeers[0]);
+    assert.deepEqual(recorded.events, [{ kind: 'sendAppendEntries', peer: fakePeers[0] }]);
+    const wired = lead(true);
+    wired.sendAppendEntries(fakePeers[0]);
+    assert.deepEqual(wired.events.map((e) => e.kind), ['sendAppendEntries', 'send']);
+    assert.deepEqual(wired.sent('AppendEntries').map((s) => s.to), [fakePeers[0]]);
   });
 });

@@ -145,7 +145,8 @@ export function fakeContext(state: FakeState = {}, options: FakeOptions = {}): F
       if (currentTerm !== persisted.currentTerm) unpersisted.push('currentTerm');
       if (votedFor !== persisted.votedFor) unpersisted.push('votedFor');
       if (!sameLog(log.all, persisted.log)) unpersisted.push('log');
-      events.push({ kind: 'send', to, message, unpersisted });
+      // A copy: a handler that changes the object after sending it does not rewrite what was sent.
+      events.push({ kind: 'send', to, message: structuredClone(message), unpersisted });
     },
     persist() {
       persisted = snapshot(currentTerm, votedFor, log);

@@ -1,14 +1,14 @@
 import type { Handlers, NodeConfig, NodeContext } from '../raft/context';
 import { figure2Handlers } from '../raft/handlers';
-import { MemoryLog } from '../raft/log';
-import { figure2Rules } from '../raft/rules';
 import type { LogEntry, Message, NodeId, Role } from '../raft/types';
+import { fakeContext, type FakeEvent as ContextEvent } from './fake-context';
 
 /**
  * One server's NodeContext on a table, for the notebooks' unit checks of one handler: set the state, call the
  * handler, read what it did (`events`, in order: sends, persists, timer resets, role changes, applies, and calls
  * of the other handlers). Nothing runs by itself: `ctx.sendAppendEntries(p)` is recorded, not sent, unless
- * `{ wire: true }` routes it to the reference handler (still recorded as sends).
+ * `{ wire: true }` routes it to the reference handler (still recorded as sends). The notebooks' view of
+ * fakeContext (lab-style ids, and events without the field assignments).
  */
 export type FakeEvent =
   | { readonly kind: 'send'; readonly to: NodeId; readonly message: Message }
@@ -53,93 +53,31 @@ export interface FakeNode extends NodeContext {
 
 export const fakePeers = ['127.0.0.1:8001', '127.0.0.1:8002'] as const;
 
+function nodeEvent(e: ContextEvent): FakeEvent | null {
+  switch (e.kind) {
+    case 'send': return { kind: 'send', to: e.to, message: e.message };
+    case 'persist': return { kind: 'persist', currentTerm: e.state.currentTerm, votedFor: e.state.votedFor, logLength: e.state.log.length };
+    case 'resetElectionTimer': return e;
+    case 'role': return { kind: 'role', role: e.role };
+    case 'apply': return { kind: 'apply', index: e.index };
+    case 'call': return e.handler === 'sendAppendEntries' ? { kind: 'sendAppendEntries', peer: e.peer! } : { kind: e.handler };
+    case 'set': return null;
+  }
+}
+
 export function fakeNode(state: FakeNodeState = {}): FakeNode {
-  const events: FakeEvent[] = [];
-  const log = new MemoryLog((state.log ?? []).map((e, i) => (typeof e === 'number' ? { term: e, command: { i: i + 1 } } : e)));
-  const wire = state.wire === true ? figure2Handlers : state.wire ?? {};
-  let role: Role = state.role ?? 'follower';
-  const config: NodeConfig = { maxEntriesPerAppend: 64, preVote: false, checkQuorum: false, leaderNoop: false, ...state.config };
-  const ctx: FakeNode = {
-    id: state.id ?? '127.0.0.1:8000',
-    peers: state.peers ?? [...fakePeers],
-    get role() {
-      return role;
-    },
-    currentTerm: state.currentTerm ?? 1,
-    votedFor: state.votedFor ?? null,
-    log,
-    commitIndex: state.commitIndex ?? 0,
-    lastApplied: state.lastApplied ?? 0,
-    leaderId: state.leaderId ?? null,
-    nextIndex: new Map(Object.entries(state.nextIndex ?? {})),
-    matchIndex: new Map(Object.entries(state.matchIndex ?? {})),
-    votes: new Set(state.votes ?? []),
-    rules: figure2Rules,
-    config,
-    send(to, message) {
-      events.push({ kind: 'send', to, message: JSON.parse(JSON.stringify(message)) as Message });
-    },
-    persist() {
-      events.push({ kind: 'persist', currentTerm: ctx.currentTerm, votedFor: ctx.votedFor, logLength: log.lastIndex });
-    },
-    resetElectionTimer() {
-      events.push({ kind: 'resetElectionTimer' });
-    },
-    becomeFollower() {
-      role = 'follower';
-      ctx.votes.clear();
-      ctx.nextIndex.clear();
-      ctx.matchIndex.clear();
-      events.push({ kind: 'role', role });
-    },
-    becomePreCandidate() {
-      role = 'precandidate';
-      ctx.votes.clear();
-      events.push({ kind: 'role', role });
-    },
-    becomeCandidate() {
-      role = 'candidate';
-      ctx.votes.clear();
-      ctx.leaderId = null;
-      events.push({ kind: 'role', role });
-    },
-    becomeLeader() {
-      role = 'leader';
-      ctx.leaderId = ctx.id;
-      events.push({ kind: 'role', role });
-    },
-    apply(index) {
-      events.push({ kind: 'apply', index });
-    },
-    sendAppendEntries(peer) {
-      events.push({ kind: 'sendAppendEntries', peer });
-      wire.sendAppendEntries?.(ctx, peer);
-    },
-    advanceCommitIndex() {
-      events.push({ kind: 'advanceCommitIndex' });
-      wire.advanceCommitIndex?.(ctx);
-    },
-    applyCommitted() {
-      events.push({ kind: 'applyCommitted' });
-      wire.applyCommitted?.(ctx);
-    },
-    events,
-    sent(type) {
-      const out: { to: NodeId; message: Message }[] = [];
-      for (const e of events) if (e.kind === 'send' && (type === undefined || e.message.type === type)) out.push({ to: e.to, message: e.message });
-      return out;
-    },
-    get persists() {
-      return events.filter((e) => e.kind === 'persist').length;
-    },
-    first(kind) {
-      return events.findIndex((e) => e.kind === kind);
-    },
-    logTerms() {
-      const terms: number[] = [];
-      for (let i = 1; i <= log.lastIndex; i++) terms.push(log.termAt(i)!);
-      return terms;
-    },
-  };
-  return ctx;
+  const { wire, log, ...rest } = state;
+  const ctx = fakeContext({
+    id: '127.0.0.1:8000', peers: [...fakePeers], currentTerm: 1, ...rest,
+    log: (log ?? []).map((e, i) => (typeof e === 'number' ? { term: e, command: { i: i + 1 } } : e)),
+  }, { others: wire === true ? figure2Handlers : wire ?? 'record' });
+  const recorded = ctx.events;
+  const events = (): FakeEvent[] => recorded.flatMap((e) => nodeEvent(e) ?? []);
+  const sent = ctx.sent.bind(ctx);
+  return Object.defineProperties(ctx as unknown as FakeNode, {
+    events: { get: events },
+    sent: { value: (type?: Message['type']) => sent(type) },
+    persists: { get: () => ctx.count('persist') },
+    first: { value: (kind: FakeEvent['kind']) => events().findIndex((e) => e.kind === kind) },
+  });
 }
