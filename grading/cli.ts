@@ -1,10 +1,11 @@
 /**
  * The instructor's command line:
- *   npm run grade -- [--json] [--batch DIR] [--out DIR] [--concurrency N] [--notebooks] [--fresh] [--queue URL] [PATH ...]
+ *   npm run grade -- [--json] [--batch DIR] [--out DIR] [--concurrency N] [--notebooks [--kernel-run]] [--fresh] [--queue URL] [PATH ...]
  * Each PATH is one submission (a folder or a zip); --batch DIR grades every folder and zip inside DIR.
  * --notebooks also runs each submission's course notebooks (NN-name.ipynb) with the hidden tests put back, in
  * OUT/work/: the instructor's reference cells (hidden tests included) run against the submission's exercise cells,
- * sandboxed with bubblewrap (refused without it unless --unsafe-no-sandbox), and add their autograder points. Each result is stored in OUT/results/ as soon as it is graded; a
+ * sandboxed with bubblewrap (refused without it unless --unsafe-no-sandbox), and add their autograder points;
+ * --kernel-run also executes each notebook in its kernel, for feedback only. Each result is stored in OUT/results/ as soon as it is graded; a
  * rerun grades only what has no up-to-date result (--fresh: everything). --queue redis://HOST:PORT hands the
  * grading to `npm run grade-worker` processes on any machines and waits for them. Writes OUT/gradebook.csv and
  * OUT/feedback/<id>.md|.html and OUT/similarity.md|.csv (alike submissions; never a score), rebuilt from the
