@@ -4,8 +4,9 @@
  * Benchmarks measure and report; they never pass or fail. Without --json: a table with the paper's figures
  * beside ours. With --json: one line per metric, {"metric": NAME, "value": NUMBER, "unit": UNIT, ...}.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { formatJsonLine, formatTable, type Metric } from './metrics';
+import { positiveInteger, positiveNumber } from '../lib/command-line';
 
 export interface SuiteOptions {
   /** Figure 16 trials per timeout range. */
@@ -29,18 +30,6 @@ const suites: Record<string, Suite> = {
 };
 
 const known = ['sim', 'real', 'all'];
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = new Command()

@@ -12,7 +12,7 @@
  * results; with --json prints one JSON array on stdout.
  */
 import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { formatPoints } from './checks';
 import { boundKernelMemory, defaultConcurrency, gradeClass, type ClassProgress, type ClassResult } from './class-run';
 import { listBatch, submissionJson, type NotebookGrading, type SubmissionGrade } from './grade';
@@ -23,12 +23,7 @@ import { redisConnection } from './queue/connection';
 import { writeSimilarity } from './similarity';
 import { notebookSandboxProblem } from './notebook-grader';
 import { installHint, sandboxProblem } from './sandbox';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { positiveInteger } from '../lib/command-line';
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = new Command()
@@ -38,13 +33,13 @@ async function main(argv: readonly string[]): Promise<number> {
     .option('--json', 'print one JSON array on stdout, one element per submission')
     .option('--batch <dir>', 'grade every folder and zip inside DIR')
     .option('--out <dir>', 'where gradebook.csv, feedback/ and results/ go', 'out/grading')
-    .option('--concurrency <n>', 'submissions graded at once (default: the number of cores)', positiveInt)
+    .option('--concurrency <n>', 'submissions graded at once (default: the number of cores)', positiveInteger)
     .option('--fresh', 'forget the results stored in OUT/results and grade everything again')
     .option('--queue <url>', 'grade on the job queue at redis://HOST:PORT (workers: npm run grade-worker -- --queue URL)')
     .option('--notebooks', 'also run the course notebooks in each submission (hidden tests put back) and add their points')
-    .option('--cell-timeout <s>', 'with --notebooks: seconds one cell may run', positiveInt, 120)
-    .option('--notebook-timeout <s>', 'with --notebooks: seconds one notebook may run; then its kernel is killed', positiveInt, 900)
-    .option('--kernel-memory <mb>', 'with --notebooks: heap limit of each notebook kernel, in MB', positiveInt, 1024)
+    .option('--cell-timeout <s>', 'with --notebooks: seconds one cell may run', positiveInteger, 120)
+    .option('--notebook-timeout <s>', 'with --notebooks: seconds one notebook may run; then its kernel is killed', positiveInteger, 900)
+    .option('--kernel-memory <mb>', 'with --notebooks: heap limit of each notebook kernel, in MB', positiveInteger, 1024)
     .option('--unsafe-no-sandbox', 'with --notebooks: run student code without bubblewrap (only inside a throwaway container)')
     .option('--kernel-run', 'with --notebooks: also run each notebook in its kernel, for feedback on the cells that fail there (no points; about 3x slower)')
     .showHelpAfterError();

@@ -9,18 +9,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { checkHistoryParallel } from '../lib/check/linearizability/parallel';
 import type { LinearizabilityResult } from '../lib/check/linearizability/check';
 import { HistoryFormatError, readHistory, type HistoryFormat, type ReadHistory } from '../lib/check/histories';
 import { linearizabilityPicture } from '../lib/check/linearizability-picture';
 import { MODEL_NAMES, modelFromSpec, type ModelName } from '../lib/check/models/index';
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { positiveInteger } from '../lib/command-line';
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = new Command()

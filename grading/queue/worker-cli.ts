@@ -3,26 +3,21 @@
  *   npm run grade-worker -- --queue redis://HOST:PORT [--concurrency N] [--kernel-memory MB] [--work DIR]
  * Grades the jobs `npm run grade -- --queue ...` enqueues until stopped (Ctrl+C finishes the jobs in hand first).
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { boundKernelMemory, defaultConcurrency } from '../class-run';
 import { startGradeWorker } from './worker';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { positiveInteger } from '../../lib/command-line';
 
 async function main(argv: readonly string[]): Promise<number> {
   const program = new Command()
     .name('grade-worker')
     .description('Grade submissions from the Raft Lab grading queue (BullMQ on Redis).')
     .requiredOption('--queue <url>', 'the queue: redis://HOST:PORT')
-    .option('--concurrency <n>', 'jobs graded at once (default: the number of cores)', positiveInt)
-    .option('--kernel-memory <mb>', 'heap limit of each notebook kernel, in MB', positiveInt, 1024)
+    .option('--concurrency <n>', 'jobs graded at once (default: the number of cores)', positiveInteger)
+    .option('--kernel-memory <mb>', 'heap limit of each notebook kernel, in MB', positiveInteger, 1024)
     .option('--work <dir>', 'where notebooks are run (default: a new folder in the temp folder)')
-    .option('--lock-ms <ms>', 'how long a job stays locked to a silent worker before another takes it over', positiveInt, 30_000)
-    .addOption(new Option('--job-delay-ms <ms>', 'tests: wait after taking a job').argParser(positiveInt).hideHelp())
+    .option('--lock-ms <ms>', 'how long a job stays locked to a silent worker before another takes it over', positiveInteger, 30_000)
+    .addOption(new Option('--job-delay-ms <ms>', 'tests: wait after taking a job').argParser(positiveInteger).hideHelp())
     .showHelpAfterError();
   program.parse(argv as string[]);
   const opts = program.opts<{ queue: string; concurrency?: number; kernelMemory: number; work?: string; lockMs: number; jobDelayMs?: number }>();
