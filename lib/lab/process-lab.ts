@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileNamesFor } from '../net/raftos-files';
+import type { NodeId } from '../raft/types';
 import { loadImplementation } from './impl';
 import { taskFileName } from './tasks';
 
@@ -17,6 +19,13 @@ export interface ProcessLabOptions {
   readonly noneLines?: number;
   /** Run the student's Raft: a module exporting `handlers` and/or `rules` (`--impl FILE`). */
   readonly impl?: string;
+  /**
+   * The three members' addresses (`--cluster`, each node `--listen`ing on its own) instead of 127.0.0.1 ports
+   * from basePort: one cluster across machines, or network namespaces.
+   */
+  readonly members?: readonly NodeId[];
+  /** What each node's command runs inside (e.g. ['ip', 'netns', 'exec', 'ns1']); default nothing. */
+  readonly wrap?: (nodeNumber: number) => readonly string[];
 }
 
 export interface ProcessLabResult {
@@ -66,17 +75,23 @@ export async function runLabProcesses(options: ProcessLabOptions): Promise<Proce
   const echo = options.echo ?? (() => undefined);
   // Checked here once, so a broken module is one clear error rather than three crashed nodes.
   const impl = options.impl === undefined ? undefined : loadImplementation(options.impl).file;
+  const members = options.members ?? [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`);
+  if (members.length !== 3) throw new RangeError(`the lab runs three nodes; members lists ${members.length}`);
   fs.mkdirSync(out, { recursive: true });
   // Manual, Task 3 step 2: remove the .log, .storage and .state_machine files before each run.
-  for (const name of fs.readdirSync(out)) {
-    if (/^127\.0\.0\.1_\d+\.(log|storage|state_machine)(\.tmp)?$/.test(name)) fs.rmSync(path.join(out, name));
+  for (const id of members) {
+    for (const file of Object.values(fileNamesFor(out, id))) for (const f of [file, `${file}.tmp`]) fs.rmSync(f, { force: true });
   }
 
   const nodes: NodeProcess[] = [1, 2, 3].map((number) => {
-    const args = ['--import', 'tsx', taskScript, '--task', String(task), '--id', String(number), '--dir', out, '--base-port', String(basePort)];
+    const whoAmI = options.members
+      ? ['--cluster', members.join(','), '--listen', members[number - 1]!]
+      : ['--id', String(number), '--base-port', String(basePort)];
+    const args = ['--import', 'tsx', taskScript, '--task', String(task), ...whoAmI, '--dir', out];
     if (fast) args.push('--fast');
     if (impl) args.push('--impl', impl);
-    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [...(options.wrap?.(number) ?? []), process.execPath, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     const prefixLines = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') echo(`node ${number} | ${line}`);
     };
@@ -140,7 +155,8 @@ export async function runLabProcesses(options: ProcessLabOptions): Promise<Proce
 
   for (const n of [1, 2, 3]) {
     const withImpl = impl ? ` --impl ${JSON.stringify(path.relative(repoRoot, impl))}` : '';
-    fs.writeFileSync(path.join(out, `${n}.sh`), `# node ${n} of the lab, one terminal each\nnpm run task2 -- --id ${n}${withImpl}\nnpm run task3 -- --id ${n}${withImpl}\n`);
+    const whoAmI = options.members ? `--cluster ${members.join(',')} --listen ${members[n - 1]}` : `--id ${n}`;
+    fs.writeFileSync(path.join(out, `${n}.sh`), `# node ${n} of the lab, one terminal each\nnpm run task2 -- ${whoAmI}${withImpl}\nnpm run task3 -- ${whoAmI}${withImpl}\n`);
   }
   const files = fs.readdirSync(out).sort();
   const problems = failure ? [failure] : checkOutcome(task, stops, (n) => readLines(file(n)));
