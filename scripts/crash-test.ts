@@ -5,24 +5,19 @@
  * Exit code 0: nothing lost, every file parsed, the logs agree. 1: a violation (printed). 2: the run broke.
  */
 import { freeUdpBasePort } from '../lib/net/free-ports';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { runCrashTest } from '../lib/check/crash-consistency';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { positiveInteger } from '../lib/command-line';
 
 
 const opts = new Command()
   .name('crash-test')
   .description('SIGKILL one of three real nodes at random moments under a write load, restart it, and check nothing acknowledged is lost.')
-  .option('--cycles <n>', 'kill + restart cycles', positiveInt, 1000)
-  .option('--seed <n>', 'seeds the victims and moments (the run itself is on the wall clock)', positiveInt, 1)
-  .option('--base-port <port>', 'first of three UDP ports (default: three free ones)', positiveInt)
+  .option('--cycles <n>', 'kill + restart cycles', positiveInteger, 1000)
+  .option('--seed <n>', 'seeds the victims and moments (the run itself is on the wall clock)', positiveInteger, 1)
+  .option('--base-port <port>', 'first of three UDP ports (default: three free ones)', positiveInteger)
   .option('--dir <dir>', 'keep the nodes\' files in this folder (default: a temp folder, removed)')
-  .option('--pause-ms <ms>', 'each of the 4 writers pauses this long after an acknowledged write (keeps the log, and each restart, small)', positiveInt, 50)
+  .option('--pause-ms <ms>', 'each of the 4 writers pauses this long after an acknowledged write (keeps the log, and each restart, small)', positiveInteger, 50)
   .option('--json', 'print only one JSON line with the figures', false)
   .parse()
   .opts<{ cycles: number; pauseMs: number; seed: number; basePort?: number; dir?: string; json: boolean }>();

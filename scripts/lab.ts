@@ -3,17 +3,12 @@
  * on leaders as the manual says, and leaves the complete artifact folder.
  *   npm run lab -- task2|task3 [--fast] [--out DIR]
  */
-import { Command, InvalidArgumentError, Argument } from 'commander';
+import { Command, Argument } from 'commander';
 import { runLabProcesses } from '../lib/lab/process-lab';
 import { runLabInSim } from '../lib/lab/sim-lab';
 import { fastPollMs } from '../lib/lab/tasks';
 import { loadImplementation } from '../lib/lab/impl';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { positiveInteger } from '../lib/command-line';
 
 const program = new Command()
   .name('lab')
@@ -21,11 +16,11 @@ const program = new Command()
   .addArgument(new Argument('<task>', 'which task').choices(['task2', 'task3']))
   .option('--fast', 'short polls and reactions: a run takes seconds, with the same files', false)
   .option('--out <dir>', 'artifact folder (task2 and task3 can share one, as in the manual)', 'artifacts/lab')
-  .option('--base-port <port>', 'UDP port of node 1 (nodes use base-port .. base-port+2)', positiveInt, 8000)
-  .option('--timeout <seconds>', 'give up after this long', positiveInt)
+  .option('--base-port <port>', 'UDP port of node 1 (nodes use base-port .. base-port+2)', positiveInteger, 8000)
+  .option('--timeout <seconds>', 'give up after this long', positiveInteger)
   .option('--quiet', 'do not echo the nodes\' output', false)
   .option('--sim', 'run the three nodes in the in-process cluster, in virtual time (same files, in milliseconds)', false)
-  .option('--seed <n>', 'with --sim: the seed of the run', positiveInt, 1)
+  .option('--seed <n>', 'with --sim: the seed of the run', positiveInteger, 1)
   .option('--impl <file>', 'run your Raft: a module exporting `handlers` and/or `rules` (what saveImpl writes from the notebooks)')
   .parse();
 
