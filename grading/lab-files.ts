@@ -1,7 +1,8 @@
 /**
  * The files of one lab submission, by name, and what both layouts call them: the manual's (1.py 2.py 3.py)
  * and this course's (1.sh 2.sh 3.sh), both with task2_nodeN.txt, task3_nodeN.txt and raftos's
- * 127.0.0.1_<port>.log|.storage|.state_machine. Node N is port base + N - 1 (base 8000 in the manual).
+ * <host>_<port>.log|.storage|.state_machine. Node N is 127.0.0.1 port base + N - 1 (base 8000 in the manual), or,
+ * for a cluster across machines (`--cluster`), the N-th member.
  */
 
 /** File name (relative to the submission's folder) -> text, or raw bytes not yet decoded. */
@@ -12,10 +13,14 @@ export const DEFAULT_BASE_PORT = 8000;
 export const HOST = '127.0.0.1';
 
 /** Names the grader reads (the lab files, and the course notebooks NN-name.ipynb); everything else is ignored (never decompressed). */
-export const GRADED_NAME = /^(?:task[23]_node[1-9]\.txt|127\.0\.0\.1_\d{1,5}\.(?:log|storage|state_machine)|[1-9]\.(?:py|sh)|\d\d-[a-z0-9-]+\.ipynb)$/;
+export const GRADED_NAME = /^(?:task[23]_node[1-9]\.txt|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?_\d{1,5}\.(?:log|storage|state_machine)|[1-9]\.(?:py|sh)|\d\d-[a-z0-9-]+\.ipynb)$/;
+
+/** A raftos file's name: the node's address (host_port) and which file. */
+export const RAFTOS_FILE = /^([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)_(\d{1,5})\.(?:log|storage|state_machine)$/;
 
 export interface Cluster {
-  readonly basePort: number;
+  /** Port of node 1 when the nodes are 127.0.0.1 ports basePort, basePort + 1, ... (the manual's layout), else null. */
+  readonly basePort: number | null;
   /** addresses[0] is node 1. */
   readonly addresses: readonly string[];
 }
@@ -24,20 +29,49 @@ export function clusterAt(basePort: number): Cluster {
   return { basePort, addresses: NODE_NUMBERS.map((n) => `${HOST}:${basePort + n - 1}`) };
 }
 
+/** How the cluster's layout is worded for a student: "node N must run on ...". */
+export function layoutRule(cluster: Cluster): string {
+  return cluster.basePort !== null
+    ? `node N must run on port ${cluster.basePort} + N - 1`
+    : `node N is the N-th of ${cluster.addresses.join(', ')} (the --cluster of N.sh)`;
+}
+
 /**
- * The cluster a submission ran on: the ports of its raftos files when they are three consecutive ports,
- * else the manual's 8000-8002.
+ * The cluster a submission ran on: the ports of its raftos files when they are three consecutive 127.0.0.1 ports;
+ * three other addresses (a cluster across machines) in the order of the --cluster its N.sh scripts give, or by
+ * --listen, else sorted; else the manual's 8000-8002.
  */
 export function inferCluster(files: SubmissionFiles, basePort?: number): Cluster {
   if (basePort !== undefined) return clusterAt(basePort);
-  const ports = new Set<number>();
+  const addresses = new Set<string>();
   for (const name of files.keys()) {
-    const m = /^127\.0\.0\.1_(\d{1,5})\.(?:log|storage|state_machine)$/.exec(name);
-    if (m) ports.add(Number(m[1]));
+    const m = RAFTOS_FILE.exec(name);
+    if (m) addresses.add(`${m[1]}:${Number(m[2])}`);
   }
-  const sorted = [...ports].sort((a, b) => a - b);
-  if (sorted.length === 3 && sorted[1] === sorted[0]! + 1 && sorted[2] === sorted[0]! + 2) return clusterAt(sorted[0]!);
+  const local = [...addresses].filter((a) => a.startsWith(`${HOST}:`)).map((a) => Number(a.slice(HOST.length + 1))).sort((a, b) => a - b);
+  if (local.length === 3 && addresses.size === 3 && local[1] === local[0]! + 1 && local[2] === local[0]! + 2) return clusterAt(local[0]!);
+  if (addresses.size === 3 && local.length === 0) return { basePort: null, addresses: memberOrder(files, [...addresses]) };
   return clusterAt(DEFAULT_BASE_PORT);
+}
+
+/** The members in node order: the scripts' --cluster, or each N.sh's --listen, else sorted by host and port. */
+function memberOrder(files: SubmissionFiles, members: readonly string[]): string[] {
+  const script = (n: number) => {
+    const t = textOf(files, `${n}.sh`);
+    return t?.ok ? t.text : '';
+  };
+  const same = (list: readonly string[]) => list.length === members.length && members.every((m) => list.includes(m));
+  for (const n of NODE_NUMBERS) {
+    const listed = /--cluster[ =]([^\s]+)/.exec(script(n))?.[1]?.split(',');
+    if (listed && same(listed)) return listed;
+  }
+  const byListen = NODE_NUMBERS.map((n) => /--listen[ =]([^\s]+)/.exec(script(n))?.[1] ?? '');
+  if (same(byListen)) return byListen;
+  const key = (a: string) => {
+    const [host, port] = [a.slice(0, a.lastIndexOf(':')), Number(a.slice(a.lastIndexOf(':') + 1))];
+    return [...host.split('.').map((p) => (/^\d+$/.test(p) ? p.padStart(3, '0') : p)), String(port).padStart(5, '0')].join('.');
+  };
+  return [...members].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 export function nodeOf(cluster: Cluster, address: string): number | null {

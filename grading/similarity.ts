@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { textOf, type SubmissionFiles } from './lab-files';
+import { RAFTOS_FILE, textOf, type SubmissionFiles } from './lab-files';
 
 /**
  * Copied or fabricated submissions: pairs whose lab artifacts (task files and raftos's .log, .storage and
@@ -15,7 +15,7 @@ import { textOf, type SubmissionFiles } from './lab-files';
  */
 
 /** The artifacts compared; the programs (1.py...) are left out: the manual gives every student the same code. */
-export const ARTIFACT_NAME = /^(?:task[23]_node[1-9]\.txt|127\.0\.0\.1_\d{1,5}\.(?:log|storage|state_machine))$/;
+export const ARTIFACT_NAME = new RegExp(`^task[23]_node[1-9]\\.txt$|${RAFTOS_FILE.source}`);
 
 export interface ArtifactFingerprint {
   /** Artifact name -> hash of its normalized text. */

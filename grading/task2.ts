@@ -1,6 +1,6 @@
 import { fail, partial, pass, taskResult, type Check, type TaskResult } from './checks';
 import { isUnknown, pyStr, readPython, type PythonProgram } from './python';
-import { inferCluster, nodeOf, NODE_NUMBERS, plural, show, splitLines, textOf, type Cluster, type SubmissionFiles } from './lab-files';
+import { inferCluster, layoutRule, nodeOf, NODE_NUMBERS, plural, show, splitLines, textOf, type Cluster, type SubmissionFiles } from './lab-files';
 
 /**
  * Task 2 (leader election) as the manual evaluates it, reasoned with Raft. Each task2_nodeN.txt is what
@@ -157,7 +157,7 @@ export function checkTask2(files: SubmissionFiles, options: Task2Options = {}): 
         continue;
       }
       if (l.leader !== null && nodeOf(cluster, l.leader) === null) {
-        story.push(`${f.name} line ${l.line}: ${l.leader} is not a node of the cluster ${cluster.addresses.join(', ')}: node N must run on port ${cluster.basePort} + N - 1`);
+        story.push(`${f.name} line ${l.line}: ${l.leader} is not a node of the cluster ${cluster.addresses.join(', ')}: ${layoutRule(cluster)}`);
       }
       if (ledLine !== null && l.leader !== own) {
         story.push(`${f.name} line ${l.line} follows "LEADER => ${own}" on line ${ledLine}, but the program stops polling once its node leads (the while loop ends)`);
@@ -248,8 +248,9 @@ function checkPrograms(files: SubmissionFiles, cluster: Cluster): Check[] {
       continue;
     }
     if (!py) {
-      if (new RegExp(`--id\\s+${n}(?!\\d)`).test(text.text)) ok++;
-      else problems.push(`${file} must run node ${n} ("npm run task2 -- --id ${n}")`);
+      const own = cluster.addresses[n - 1]!;
+      if (new RegExp(`--id\\s+${n}(?!\\d)`).test(text.text) || text.text.includes(`--listen ${own}`)) ok++;
+      else problems.push(`${file} must run node ${n} ("npm run task2 -- --id ${n}"${cluster.basePort === null ? `, or --listen ${own}` : ''})`);
       continue;
     }
     const parsed = readPython(text.text);
@@ -276,7 +277,8 @@ function valueText(program: PythonProgram, name: string): string {
 
 /** What node n's program gets wrong: PORT, NODE_ID, and the address and cluster it registers with raftos. */
 function programProblems(n: number, file: string, program: PythonProgram, cluster: Cluster): string[] {
-  const port = cluster.basePort + n - 1;
+  const own = cluster.addresses[n - 1]!;
+  const port = Number(own.slice(own.lastIndexOf(':') + 1));
   const wrong: string[] = [];
   for (const [name, want] of [['PORT', port], ['NODE_ID', n]] as const) {
     const a = program.globals.get(name);
@@ -285,7 +287,6 @@ function programProblems(n: number, file: string, program: PythonProgram, cluste
     else if (a.result.value !== want) wrong.push(`${name} = ${want} (line ${a.line} sets it to ${pyStr(a.result.value)})`);
   }
   if (wrong.length > 0) return [`${file} must set ${wrong.join(' and ')}`];
-  const own = cluster.addresses[n - 1]!;
   const others = cluster.addresses.filter((a) => a !== own);
   for (const r of program.registers) {
     if (r.address && !isUnknown(r.address) && r.address.value !== own) {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkTask2, checkTask3, formatChecklist, gradeSubmission, type SubmissionFiles } from '../grading';
+import { checkTask2, checkTask3, clusterAt, formatChecklist, gradeSubmission, inferCluster, type SubmissionFiles } from '../grading';
 import { runLabInSim } from '../lib/lab/sim-lab';
 
 const datasets = path.join(__dirname, '..', 'datasets', 'submissions');
@@ -168,4 +168,23 @@ describe('grading: the checks reason with Raft', () => {
       assert.equal(t3.score, t3.max, formatChecklist(t3));
     });
   }
+});
+
+describe('grading: the cluster a submission ran on', () => {
+  const files = (names: string[], scripts: Record<string, string> = {}): SubmissionFiles => new Map([...names.map((n) => [n, ''] as const), ...Object.entries(scripts)]);
+  const raftos = (addresses: string[]) => addresses.flatMap((a) => ['log', 'storage'].map((ext) => `${a.replace(':', '_')}.${ext}`));
+
+  it("the manual's layout: three consecutive 127.0.0.1 ports, node 1 on the lowest; else 8000-8002", () => {
+    assert.deepEqual(inferCluster(files(raftos(['127.0.0.1:9001', '127.0.0.1:9000', '127.0.0.1:9002']))), clusterAt(9000));
+    assert.deepEqual(inferCluster(files(raftos(['127.0.0.1:9000', '127.0.0.1:9005']))), clusterAt(8000));
+  });
+
+  it('a cluster across machines: node N is the N-th member of the scripts\' --cluster, or its --listen, else sorted', () => {
+    const members = ['10.0.0.10:8000', '10.0.0.2:8000', 'lab-pc-3:8000'];
+    const cluster = `--cluster ${members.join(',')}`;
+    assert.deepEqual(inferCluster(files(raftos(members), { '1.sh': `npm run task2 -- ${cluster} --listen ${members[0]}\n` })).addresses, members);
+    const byListen = Object.fromEntries([2, 0, 1].map((m, i) => [`${i + 1}.sh`, `npm run task3 -- --listen ${members[m]}\n`]));
+    assert.deepEqual(inferCluster(files(raftos(members), byListen)).addresses, [members[2], members[0], members[1]]);
+    assert.deepEqual(inferCluster(files(raftos(members))), { basePort: null, addresses: ['10.0.0.2:8000', '10.0.0.10:8000', 'lab-pc-3:8000'] });
+  });
 });

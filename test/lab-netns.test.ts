@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gradeSubmission } from '../grading/grade';
 import { MembershipError, resolveMembership } from '../lib/lab/membership';
 import { runLabProcesses } from '../lib/lab/process-lab';
 import { parseLogText, parseStateMachineText } from '../lib/net/raftos-files';
@@ -99,7 +100,7 @@ describe('the lab across machines: three network namespaces', function () {
     assert.match(execFileSync('ip', ['-n', nodeNs[1]!, '-o', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' }), new RegExp(`inet ${subnet.replace(/\./g, '\\.')}\\.2/24`));
   });
 
-  it('Task 2 then Task 3 across the three: leaders stopped, others elected, each write replicated, the files left', async () => {
+  it('Task 2 then Task 3 across the three: leaders stopped, others elected, each write replicated, the files graded', async () => {
     const two = await runLabProcesses({ task: 2, fast: true, out: dir, members, wrap: inNamespace });
     assert.ok(two.ok, two.summary);
     assert.deepEqual(two.stops.map((s) => s.how), ['SIGINT', 'SIGINT', 'SIGINT']);
@@ -118,5 +119,12 @@ describe('the lab across machines: three network namespaces', function () {
     for (const n of [1, 2, 3]) for (const ext of ['log', 'storage']) assert.ok(fs.existsSync(fileOf(n, ext)), `${fileOf(n, ext)} exists`);
     assert.deepEqual(parseStateMachineText(fs.readFileSync(fileOf(survivor, 'state_machine'), 'utf8'), 'state machine'), { data_id: writers[1] });
     assert.match(fs.readFileSync(path.join(dir, `${survivor}.sh`), 'utf8'), new RegExp(`--cluster ${members.join(',')} --listen ${members[survivor - 1]}`), 'the script says how the node was started');
+
+    // The grader takes the cluster from the files' names and the scripts' --cluster: full marks, as on one machine.
+    const grade = await gradeSubmission(dir);
+    assert.equal(grade.error, undefined);
+    for (const t of [grade.tasks.task2!, grade.tasks.task3!]) {
+      assert.equal(t.score, t.max, t.checks.filter((c) => !c.passed).map((c) => `${c.id}: ${c.message}`).join('\n'));
+    }
   });
 });
