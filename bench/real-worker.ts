@@ -1,7 +1,7 @@
 /**
  * One RealNode in its own process, driven by bench/real.ts over a line-based JSON protocol.
  *
- *   node --import tsx bench/real-worker.ts --id 127.0.0.1:P --peers A,B,C --dir D [--fsync on|off]
+ *   node --import tsx bench/real-worker.ts --id 127.0.0.1:P --peers A,B,C --dir D [--fsync on|off] [--parallel-write on|off]
  *        [--election-min 150] [--election-max 300] [--heartbeat 50]
  *
  * stdout, one JSON object per line (`t` is a wall time in ms, performance.timeOrigin + performance.now(),
@@ -30,6 +30,7 @@ interface Args {
   readonly peers: string[];
   readonly dir: string;
   readonly fsync: boolean;
+  readonly parallelWrite: boolean;
   readonly electionMin: number;
   readonly electionMax: number;
   readonly heartbeat: number;
@@ -56,7 +57,10 @@ function parseArgs(argv: readonly string[]): Args {
   };
   const fsync = values.get('fsync') ?? 'on';
   if (fsync !== 'on' && fsync !== 'off') throw new Error(`--fsync must be on or off, got ${fsync}`);
+  const parallel = values.get('parallel-write') ?? 'on';
+  if (parallel !== 'on' && parallel !== 'off') throw new Error(`--parallel-write must be on or off, got ${parallel}`);
   return {
+    parallelWrite: parallel === 'on',
     id: required('id'),
     peers: required('peers').split(','),
     dir: required('dir'),
@@ -107,6 +111,7 @@ async function main(): Promise<void> {
         peers: args.peers,
         dir: args.dir,
         fsync: args.fsync,
+        leaderWritesWhileSending: args.parallelWrite,
         timings: { electionTimeout: { min: args.electionMin, max: args.electionMax }, heartbeatInterval: args.heartbeat },
       });
     } catch (err) {

@@ -10,6 +10,8 @@
  * - real.commit_latency_ms_p50/_p99: one writer on the leader, one write at a time; propose() call to
  *   resolve (committed and applied on the leader), timed inside the leader's process.
  * - real.commit_per_s: many writes with many in flight on the leader, committed writes per wall second.
+ * - real.commit_latency_ms_p50_write_then_send: the baseline, the leader writing its entries before it sends them
+ *   (by default it sends them first and counts itself only once they are durable, dissertation 10.2.1).
  * - the same commit figures with fsync off (suffix _nofsync): what the disk costs.
  *
  * Times across processes are compared as performance.timeOrigin + performance.now() taken in each process.
@@ -43,8 +45,8 @@ export interface RealSuiteOptions {
   readonly workerNodeArgs?: readonly string[];
 }
 
-export type RealPhase = 'election' | 'reelection' | 'commit' | 'commit-nofsync';
-const allPhases: readonly RealPhase[] = ['election', 'reelection', 'commit', 'commit-nofsync'];
+export type RealPhase = 'election' | 'reelection' | 'commit' | 'commit-serial' | 'commit-nofsync';
+const allPhases: readonly RealPhase[] = ['election', 'reelection', 'commit', 'commit-serial', 'commit-nofsync'];
 
 const repoRoot = path.resolve(__dirname, '..');
 const workerScript = path.join('bench', 'real-worker.ts');
@@ -80,7 +82,7 @@ class Worker {
   private readonly waiters = new Set<() => void>();
   private nextRequest = 1;
 
-  constructor(id: string, peers: readonly string[], dir: string, fsyncOn: boolean, nodeArgs: readonly string[]) {
+  constructor(id: string, peers: readonly string[], dir: string, fsyncOn: boolean, nodeArgs: readonly string[], parallelWrite = true) {
     this.id = id;
     const args = [
       ...nodeArgs,
@@ -91,6 +93,7 @@ class Worker {
       '--peers', peers.join(','),
       '--dir', dir,
       '--fsync', fsyncOn ? 'on' : 'off',
+      '--parallel-write', parallelWrite ? 'on' : 'off',
       '--election-min', String(TIMINGS.electionMin),
       '--election-max', String(TIMINGS.electionMax),
       '--heartbeat', String(TIMINGS.heartbeat),
@@ -248,8 +251,8 @@ class Workers {
   private readonly all = new Set<Worker>();
   constructor(private readonly options: RealSuiteOptions) {}
 
-  spawn(id: string, peers: readonly string[], dir: string, fsyncOn: boolean): Worker {
-    const w = new Worker(id, peers, dir, fsyncOn, this.options.workerNodeArgs ?? []);
+  spawn(id: string, peers: readonly string[], dir: string, fsyncOn: boolean, parallelWrite = true): Worker {
+    const w = new Worker(id, peers, dir, fsyncOn, this.options.workerNodeArgs ?? [], parallelWrite);
     this.all.add(w);
     if (w.child.pid !== undefined) this.options.onWorker?.(w.child.pid);
     void w.exited.then(() => this.all.delete(w));
@@ -266,6 +269,8 @@ interface ClusterSpec {
   readonly ids: readonly string[];
   readonly dirs: readonly string[];
   readonly fsync: boolean;
+  /** The leader writes its new entries while they travel (RealNodeOptions.leaderWritesWhileSending). */
+  readonly parallelWrite?: boolean;
 }
 
 class RealCluster {
@@ -274,7 +279,7 @@ class RealCluster {
     private readonly pool: Workers,
     readonly spec: ClusterSpec,
   ) {
-    this.workers = spec.ids.map((id, i) => pool.spawn(id, spec.ids, spec.dirs[i]!, spec.fsync));
+    this.workers = spec.ids.map((id, i) => pool.spawn(id, spec.ids, spec.dirs[i]!, spec.fsync, spec.parallelWrite ?? true));
   }
 
   /** Wait for every worker to load, tell them all to start at once; the wall time the last socket was bound. */
@@ -285,7 +290,7 @@ class RealCluster {
   /** Replace worker i (killed) by a new process on the same id and folder: a restart from its files. */
   async restart(i: number): Promise<Worker> {
     for (let attempt = 1; ; attempt++) {
-      const w = this.pool.spawn(this.spec.ids[i]!, this.spec.ids, this.spec.dirs[i]!, this.spec.fsync);
+      const w = this.pool.spawn(this.spec.ids[i]!, this.spec.ids, this.spec.dirs[i]!, this.spec.fsync, this.spec.parallelWrite ?? true);
       this.workers[i] = w;
       try {
         await startTogether([w]);
@@ -327,7 +332,7 @@ async function startTogether(workers: readonly Worker[]): Promise<number> {
 }
 
 /** A fresh three-node cluster on new ports and empty folders, started; retried if a port was taken meanwhile. */
-async function freshCluster(pool: Workers, tempDirs: string[], fsyncOn: boolean): Promise<{ cluster: RealCluster; boundAt: number }> {
+async function freshCluster(pool: Workers, tempDirs: string[], fsyncOn: boolean, parallelWrite = true): Promise<{ cluster: RealCluster; boundAt: number }> {
   for (let attempt = 1; ; attempt++) {
     const ports = await freeUdpPorts(3);
     const ids = ports.map((p) => `127.0.0.1:${p}`);
@@ -336,7 +341,7 @@ async function freshCluster(pool: Workers, tempDirs: string[], fsyncOn: boolean)
       tempDirs.push(dir);
       return dir;
     });
-    const cluster = new RealCluster(pool, { ids, dirs, fsync: fsyncOn });
+    const cluster = new RealCluster(pool, { ids, dirs, fsync: fsyncOn, parallelWrite });
     try {
       return { cluster, boundAt: await cluster.startAll() };
     } catch (err) {
@@ -473,6 +478,16 @@ export async function runReal(options: RealSuiteOptions = {}): Promise<Metric[]>
         );
       }
       await durable.stop();
+    }
+    if (phases.has('commit-serial')) {
+      // The baseline: the leader writes its entries before sending them, like every other server.
+      const serial = (await freshCluster(pool, tempDirs, true, false)).cluster;
+      const c = await measureCommits(serial, sequential, concurrent, concurrency, 'fsync on, leader writes then sends', log);
+      metrics.push(
+        { metric: 'real.commit_latency_ms_p50_write_then_send', value: c.latencyP50, unit: 'ms' },
+        { metric: 'real.commit_per_s_write_then_send', value: c.perSecond, unit: 'writes/s' },
+      );
+      await serial.stop();
     }
     if (phases.has('commit-nofsync')) {
       const volatile = (await freshCluster(pool, tempDirs, false)).cluster;

@@ -34,6 +34,8 @@ describe('bench: the real-network suite (smoke test, no timing assertions)', fun
         'real.commit_latency_ms_p50',
         'real.commit_latency_ms_p99',
         'real.commit_per_s',
+        'real.commit_latency_ms_p50_write_then_send',
+        'real.commit_per_s_write_then_send',
         'real.commit_latency_ms_p50_nofsync',
         'real.commit_latency_ms_p99_nofsync',
         'real.commit_per_s_nofsync',
@@ -43,8 +45,8 @@ describe('bench: the real-network suite (smoke test, no timing assertions)', fun
       assert.ok(Number.isFinite(m.value) && m.value > 0, `${m.metric} = ${m.value}`);
       assert.equal(m.unit, m.metric.includes('per_s') ? 'writes/s' : 'ms');
     }
-    // 2 cold-start clusters, 1 cluster with fsync (+ 2 restarts of a killed leader), 1 cluster without fsync.
-    assert.ok(pids.length >= 3 * 2 + 3 + 2 + 3, `only ${pids.length} worker processes were started`);
+    // 2 cold-start clusters, 1 cluster with fsync (+ 2 restarts of a killed leader), 1 writing then sending, 1 without fsync.
+    assert.ok(pids.length >= 3 * 2 + 3 + 2 + 3 + 3, `only ${pids.length} worker processes were started`);
     assert.deepEqual(pids.filter(processExists), [], 'worker processes still running after runReal');
   });
 });

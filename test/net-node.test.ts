@@ -407,6 +407,76 @@ describe('net: RealNode over UDP', function () {
     assert.equal(fatal.length, 1);
   });
 
+  /** Storage that notes, for each log write with entries, how many datagrams its node had sent by then. */
+  class SendOrderProbe extends MemoryStorage {
+    node: RealNode | null = null;
+    readonly sentAtWrite = new Map<number, number>();
+    failWrites = false;
+    override writeLog(from: number, entries: readonly LogEntry[]): void {
+      if (entries.length > 0 && this.node) this.sentAtWrite.set(from + entries.length - 1, this.node.stats.datagramsSent);
+      if (entries.length > 0 && this.failWrites) throw new Error('EIO: i/o error');
+      super.writeLog(from, entries);
+    }
+  }
+
+  async function probedCluster(leaderWritesWhileSending: boolean): Promise<{ nodes: RealNode[]; probes: SendOrderProbe[] }> {
+    const ids = (await freeUdpPorts(3)).map((p) => `127.0.0.1:${p}`);
+    const probes = ids.map(() => new SendOrderProbe());
+    const nodes: RealNode[] = [];
+    for (const [i, id] of ids.entries()) {
+      const node = await start({ id, peers: ids, storage: probes[i]!, timings: TIMINGS, leaderWritesWhileSending });
+      probes[i]!.node = node;
+      nodes.push(node);
+    }
+    return { nodes, probes };
+  }
+
+  it('a leader sends its new entries before writing them (dissertation 10.2.1), and only a leader does', async () => {
+    const { nodes, probes } = await probedCluster(true);
+    const leader = await agreedLeader(nodes);
+    const probe = probes[nodes.indexOf(leader)]!;
+    const sentBefore = leader.stats.datagramsSent;
+    const { index } = await leader.propose({ data_id: 1 });
+    assert.ok(probe.sentAtWrite.get(index)! >= sentBefore + 2, 'both AppendEntries left before the leader wrote the entry');
+    assert.deepEqual(leader.stateMachine, { data_id: 1 });
+    await waitFor('every node to apply data_id 1', () => nodes.every((n) => n.stateMachine['data_id'] === 1));
+    for (const [i, follower] of nodes.entries()) {
+      if (follower === leader) continue;
+      // A follower's reply promises what it stored: it writes before it answers.
+      const sent = probes[i]!.sentAtWrite.get(index);
+      assert.ok(sent !== undefined && sent < follower.stats.datagramsSent, `${follower.id} wrote, then replied`);
+    }
+  });
+
+  it('with leaderWritesWhileSending off, the leader writes its entries before it sends them', async () => {
+    const { nodes, probes } = await probedCluster(false);
+    const leader = await agreedLeader(nodes);
+    const probe = probes[nodes.indexOf(leader)]!;
+    const sentBefore = leader.stats.datagramsSent;
+    const { index } = await leader.propose({ data_id: 2 });
+    // Every send of a turn happens in its one flush: nothing had left when the entry was written.
+    assert.equal(probe.sentAtWrite.get(index), sentBefore);
+    await waitFor('every node to apply data_id 2', () => nodes.every((n) => n.stateMachine['data_id'] === 2));
+  });
+
+  it('a leader whose write fails after sending stops, never applies the entry, and the proposal says so', async () => {
+    const { nodes, probes } = await probedCluster(true);
+    const leader = await agreedLeader(nodes);
+    probes[nodes.indexOf(leader)]!.failWrites = true;
+    await assert.rejects(leader.propose({ data_id: 3 }), (err: unknown) => {
+      assert.ok(err instanceof NodeStoppedError);
+      assert.match(err.message, /EIO/);
+      return true;
+    });
+    assert.equal(leader.isRunning, false);
+    assert.deepEqual(leader.stateMachine, {}, 'not durable here, so never applied here');
+    // The followers got the entry before the leader failed: one of them leads on, and the cluster stays consistent.
+    const survivors = nodes.filter((n) => n !== leader);
+    const next = await agreedLeader(survivors);
+    await next.propose({ data_id: 4 });
+    await waitFor('the survivors to agree', () => survivors.every((n) => n.stateMachine['data_id'] === 4));
+  });
+
   it('drops and counts bad datagrams and keeps working (with encryption)', async () => {
     const security: Security = { secret: 'lab secret', encrypt: true };
     const { nodes } = await startCluster({ security, maxDatagramBytes: 4096, leaderNoop: true });

@@ -36,6 +36,11 @@ export interface RealNodeOptions {
   readonly security?: Security;
   /** fsync every write (default true). */
   readonly fsync?: boolean;
+  /**
+   * A leader sends its new entries before writing them to its own disk, counting itself toward a majority only
+   * once they are durable (dissertation 10.2.1; default true). Off: write, then send, as every other server does.
+   */
+  readonly leaderWritesWhileSending?: boolean;
   /** Spelling of the files' JSON: 'python' (default, raftos's JSON serializer) or 'compact' (raftos with ujson). */
   readonly jsonStyle?: JsonStyle;
   /** Largest datagram sent or accepted (default 60000, at most 65507, UDP's limit over IPv4). */
@@ -125,6 +130,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   private batch: ReadyBatch | null = null;
   private flushImmediate: NodeJS.Immediate | null = null;
   private readonly maxEntriesPerAppend: number;
+  private readonly leaderWritesWhileSending: boolean;
   private armedFor = NaN;
   private knownLeader: NodeId | null = null;
   private stopping: Promise<void> | null = null;
@@ -152,6 +158,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     this.security = options.security;
     this.maxDatagramBytes = maxDatagramBytes;
     this.maxEntriesPerAppend = options.maxEntriesPerAppend ?? defaultMaxEntriesPerAppend;
+    this.leaderWritesWhileSending = options.leaderWritesWhileSending ?? true;
     this.proposals = new ProposalTracker(options.id, proposalErrors);
     this.appendOverheadBytes = RealNode.appendOverhead(options.id, options.security);
     transport.onDatagram((buf) => this.onDatagram(buf));
@@ -427,13 +434,21 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     this.batch = null;
     if (ready === null || this.stopping) return;
     const events: QueuedEvent[] = [];
+    const messages = coalesceMessages(ready.messages, this.maxEntriesPerAppend);
+    // Dissertation 10.2.1: a leader may write its new entries to its disk in parallel with sending them, as long
+    // as it counts itself toward a majority only once they are durable. The write is synchronous: no reply is
+    // handled, so nothing is committed or applied, before it returns. Not so when the term or vote changed
+    // (every message depends on them), and never for followers and candidates (their replies promise what
+    // they have stored).
+    const sendFirst = this.leaderWritesWhileSending && ready.hardState === undefined && this.node.role === 'leader';
+    if (sendFirst) for (const out of messages) this.send(out.to, out.message);
     try {
       persistReady(this.storage, ready);
     } catch (err) {
       this.fail(err);
       return;
     }
-    for (const out of coalesceMessages(ready.messages, this.maxEntriesPerAppend)) this.send(out.to, out.message);
+    if (!sendFirst) for (const out of messages) this.send(out.to, out.message);
 
     if (ready.apply.length > 0) {
       for (const { index, entry } of ready.apply) {
