@@ -18,6 +18,7 @@
  *   {"cmd":"status","id"}                              -> role, term, leader, commitIndex, lastApplied
  *   {"cmd":"propose-one","id","count","warmup"}        -> latenciesMs (one write at a time, warm-up not included)
  *   {"cmd":"propose-many","id","count","concurrency"}  -> committed, failed, elapsedMs (count writes, concurrency in flight)
+ *   {"cmd":"read-one","id","count","warmup","mode"}    -> latenciesMs, entriesWritten (mode readindex or log)
  *   {"cmd":"stop","id"}                                -> stops the node, replies, exits
  * The worker also stops and exits when stdin closes, so it never outlives its parent.
  */
@@ -152,6 +153,29 @@ async function main(): Promise<void> {
         }
       }
       return { latenciesMs, failed, firstError };
+    },
+    'read-one': async (request) => {
+      // One linearizable read at a time: through ReadIndex ('readindex'), or an empty entry through the log ('log').
+      const n = requireNode();
+      const count = Number(request['count'] ?? 500);
+      const warmup = Number(request['warmup'] ?? 0);
+      const viaLog = request['mode'] === 'log';
+      const latenciesMs: number[] = [];
+      let failed = 0;
+      let firstError: string | null = null;
+      const entriesBefore = n.log.length;
+      for (let i = 0; i < warmup + count; i++) {
+        const t0 = performance.now();
+        try {
+          if (viaLog) await n.propose(null, { timeoutMs: 10_000 });
+          else await n.read({ timeoutMs: 10_000 });
+          if (i >= warmup) latenciesMs.push(performance.now() - t0);
+        } catch (err) {
+          failed++;
+          firstError ??= err instanceof Error ? err.message : String(err);
+        }
+      }
+      return { latenciesMs, failed, firstError, entriesWritten: n.log.length - entriesBefore };
     },
     'propose-many': async (request) => {
       const n = requireNode();

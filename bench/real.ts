@@ -12,6 +12,8 @@
  * - real.commit_per_s: many writes with many in flight on the leader, committed writes per wall second.
  * - real.commit_latency_ms_p50_write_then_send: the baseline, the leader writing its entries before it sends them
  *   (by default it sends them first and counts itself only once they are durable, dissertation 10.2.1).
+ * - real.read_ms_p50: one linearizable read at a time on the leader through ReadIndex (no log entry, no fsync);
+ *   real.read_ms_p50_log_barrier: the same read as an empty entry committed through the log, the old way.
  * - the same commit figures with fsync off (suffix _nofsync): what the disk costs.
  *
  * Times across processes are compared as performance.timeOrigin + performance.now() taken in each process.
@@ -45,8 +47,8 @@ export interface RealSuiteOptions {
   readonly workerNodeArgs?: readonly string[];
 }
 
-export type RealPhase = 'election' | 'reelection' | 'commit' | 'commit-serial' | 'commit-nofsync';
-const allPhases: readonly RealPhase[] = ['election', 'reelection', 'commit', 'commit-serial', 'commit-nofsync'];
+export type RealPhase = 'election' | 'reelection' | 'commit' | 'read' | 'commit-serial' | 'commit-nofsync';
+const allPhases: readonly RealPhase[] = ['election', 'reelection', 'commit', 'read', 'commit-serial', 'commit-nofsync'];
 
 const repoRoot = path.resolve(__dirname, '..');
 const workerScript = path.join('bench', 'real-worker.ts');
@@ -442,6 +444,20 @@ async function measureCommits(
   return figures;
 }
 
+/** p50 of one linearizable read at a time on the leader: ReadIndex, or the old empty entry through the log. */
+async function measureReads(cluster: RealCluster, count: number, mode: 'readindex' | 'log', log: (m: string) => void): Promise<number> {
+  const leader = await cluster.agreedLeader();
+  const r = await leader.request('read-one', { count, warmup: Math.min(50, count), mode }, 120_000);
+  const latencies = r['latenciesMs'] as number[];
+  if ((r['failed'] as number) > 0 || latencies.length === 0) {
+    throw new Error(`reads (${mode}): ${String(r['failed'])} of ${count} failed (${String(r['firstError'])})`);
+  }
+  if (mode === 'readindex' && r['entriesWritten'] !== 0) throw new Error(`ReadIndex reads wrote ${String(r['entriesWritten'])} log entries`);
+  const p50 = percentile(latencies, 50);
+  log(`reads (${mode}, fsync on): ${latencies.length} one at a time, p50 ${p50.toFixed(3)} ms, ${String(r['entriesWritten'])} log entries written`);
+  return p50;
+}
+
 export async function runReal(options: RealSuiteOptions = {}): Promise<Metric[]> {
   const trials = options.trials ?? 20;
   const sequential = options.sequentialWrites ?? 500;
@@ -460,7 +476,7 @@ export async function runReal(options: RealSuiteOptions = {}): Promise<Metric[]>
       const elections = await measureElections(pool, tempDirs, trials, log);
       metrics.push({ metric: 'real.election_ms_p50', value: percentile(elections, 50), unit: 'ms' });
     }
-    if (phases.has('reelection') || phases.has('commit')) {
+    if (phases.has('reelection') || phases.has('commit') || phases.has('read')) {
       const durable = (await freshCluster(pool, tempDirs, true)).cluster;
       if (phases.has('reelection')) {
         const reelections = await measureReelections(durable, trials, log);
@@ -475,6 +491,14 @@ export async function runReal(options: RealSuiteOptions = {}): Promise<Metric[]>
           { metric: 'real.commit_latency_ms_p50', value: c.latencyP50, unit: 'ms' },
           { metric: 'real.commit_latency_ms_p99', value: c.latencyP99, unit: 'ms' },
           { metric: 'real.commit_per_s', value: c.perSecond, unit: 'writes/s' },
+        );
+      }
+      if (phases.has('read')) {
+        const readIndex = await measureReads(durable, sequential, 'readindex', log);
+        const viaLog = await measureReads(durable, sequential, 'log', log);
+        metrics.push(
+          { metric: 'real.read_ms_p50', value: readIndex, unit: 'ms' },
+          { metric: 'real.read_ms_p50_log_barrier', value: viaLog, unit: 'ms' },
         );
       }
       await durable.stop();

@@ -1,4 +1,5 @@
 import type { ProposalErrors } from './raft/proposals';
+import type { ReadErrors } from './raft/reads';
 import type { NodeId } from './raft/types';
 
 /** raftos's NotALeaderException: only the leader accepts writes, and it is named so the client can go there. */
@@ -37,6 +38,22 @@ export class NodeStoppedError extends Error {
   }
 }
 
+/** A read whose leader could not confirm, in time, that it still leads (no majority answered its heartbeats). */
+export class ReadTimeoutError extends Error {
+  constructor(readonly nodeId: NodeId, readonly timeoutMs: number) {
+    super(`${nodeId}: a read was not confirmed within ${timeoutMs} ms (no majority answered the leader)`);
+    this.name = 'ReadTimeoutError';
+  }
+}
+
+/** A leader handing over its leadership that did not manage to within its timeout, or refused to start. */
+export class TransferError extends Error {
+  constructor(readonly nodeId: NodeId, readonly reason: string) {
+    super(`${nodeId}: leadership transfer failed: ${reason}`);
+    this.name = 'TransferError';
+  }
+}
+
 export class WaitTimeoutError extends Error {
   constructor(what: string, timeoutMs: number) {
     super(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -63,4 +80,10 @@ export const proposalErrors: ProposalErrors = {
   overwritten: (nodeId, index, term) => new EntryOverwrittenError(nodeId, index, term),
   leadershipLost: (nodeId, index, term) => new LeadershipLostError(nodeId, index, term),
   timeout: (nodeId, index, timeoutMs) => new ProposalTimeoutError(nodeId, index, timeoutMs),
+};
+
+/** What the read tracker (lib/raft/reads.ts) rejects with, on every driver. */
+export const readErrors: ReadErrors = {
+  notLeader: (nodeId, leaderId) => new NotLeaderError(nodeId, leaderId),
+  timeout: (nodeId, timeoutMs) => new ReadTimeoutError(nodeId, timeoutMs),
 };

@@ -34,6 +34,8 @@ describe('bench: the real-network suite (smoke test, no timing assertions)', fun
         'real.commit_latency_ms_p50',
         'real.commit_latency_ms_p99',
         'real.commit_per_s',
+        'real.read_ms_p50',
+        'real.read_ms_p50_log_barrier',
         'real.commit_latency_ms_p50_write_then_send',
         'real.commit_per_s_write_then_send',
         'real.commit_latency_ms_p50_nofsync',

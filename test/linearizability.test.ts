@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { ProposalTimeoutError } from '../lib/errors';
+import { ReadTimeoutError } from '../lib/errors';
 import { Cluster, Replicated, ReplicatedDict, SimNode, runVirtual } from '../lib';
 import { checkLinearizability, type KvOperation } from '../lib/check/linearizability';
 import { runKvWorkload, type KvFault } from '../lib/check/kv-workload';
@@ -169,7 +169,9 @@ describe('Replicated reads and read-modify-writes are linearizable (they once we
     await x(fresh).set('2');
     cluster.runFor(10);
     assert.equal(cluster.status(old).role, 'leader', 'the old leader still believes it leads (no CheckQuorum)');
-    await assert.rejects(x(old).get({ timeoutMs: 2000 }), ProposalTimeoutError);
+    const logBefore = cluster.raft(old)!.lastIndex;
+    await assert.rejects(x(old).get({ timeoutMs: 2000 }), ReadTimeoutError);
+    assert.equal(cluster.raft(old)!.lastIndex, logBefore, 'ReadIndex writes nothing to the log');
     assert.equal(await x(fresh).get(), '2');
   });
 

@@ -477,6 +477,40 @@ describe('net: RealNode over UDP', function () {
     await waitFor('the survivors to agree', () => survivors.every((n) => n.stateMachine['data_id'] === 4));
   });
 
+  it('read() confirms the leadership over UDP and writes nothing; a follower refuses it', async () => {
+    const { nodes } = await startCluster();
+    const leader = await agreedLeader(nodes);
+    await leader.propose({ data_id: 7 });
+    const before = leader.log.length;
+    const fsyncs = leader.storageStats!.fsyncs;
+    await Promise.all(Array.from({ length: 20 }, () => leader.read()));
+    assert.equal(leader.readLocal('data_id'), 7);
+    assert.equal(leader.log.length, before, 'no entry for a read');
+    assert.equal(leader.storageStats!.fsyncs, fsyncs, 'no write and no fsync for a read');
+    const follower = nodes.find((n) => n !== leader)!;
+    await assert.rejects(follower.read(), NotLeaderError);
+  });
+
+  it('read() on a leader cut off from the others times out instead of answering', async () => {
+    const { nodes } = await startCluster();
+    const leader = await agreedLeader(nodes);
+    await leader.propose({ data_id: 8 });
+    for (const n of nodes) if (n !== leader) await n.stop();
+    await assert.rejects(leader.read({ timeoutMs: 300 }), sharedErrors.ReadTimeoutError);
+  });
+
+  it('transferLeadership() hands the leadership to a follower, which then takes writes', async () => {
+    const { nodes } = await startCluster();
+    const leader = await agreedLeader(nodes);
+    await leader.propose({ data_id: 9 });
+    const target = nodes.find((n) => n !== leader)!;
+    await waitFor('the target to have the write', () => target.stateMachine['data_id'] === 9);
+    await leader.transferLeadership(target.id);
+    assert.equal((await agreedLeader(nodes)).id, target.id);
+    await target.propose({ data_id: 10 });
+    await assert.rejects(leader.transferLeadership(target.id), sharedErrors.TransferError);
+  });
+
   it('drops and counts bad datagrams and keeps working (with encryption)', async () => {
     const security: Security = { secret: 'lab secret', encrypt: true };
     const { nodes } = await startCluster({ security, maxDatagramBytes: 4096, leaderNoop: true });

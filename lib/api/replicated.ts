@@ -27,14 +27,6 @@ function enqueueOn<R>(node: ConsensusNode, name: string, work: () => Promise<R>)
   return run;
 }
 
-/**
- * A read barrier: an empty entry through the log. Once it is applied here, this node's state holds every write
- * committed before the read began (a new leader has caught up with its predecessors' entries), and the commit
- * proves the node still led (a deposed leader's barrier never commits, so it cannot serve a stale value).
- */
-async function readBarrier(node: ConsensusNode, options?: ProposeOptions): Promise<void> {
-  await node.propose(null, options);
-}
 
 /**
  * raftos's Replicated: a named value kept in the replicated key/value state machine.
@@ -71,7 +63,9 @@ export class Replicated<T> {
   async get(options?: ProposeOptions): Promise<T> {
     const node = this.node;
     if (node.getLeader() !== node.id) throw new NotLeaderError(node.id, node.getLeader());
-    await readBarrier(node, options);
+    // ReadIndex: once it resolves, this node has applied every write committed before the read began, and a
+    // majority confirmed it still led (a deposed leader cannot serve a stale value). Nothing is written.
+    await node.read(options);
     return this.local();
   }
 
@@ -89,7 +83,7 @@ export class Replicated<T> {
     const node = this.node;
     return enqueueOn(node, this.name, async () => {
       if (node.getLeader() !== node.id) throw new NotLeaderError(node.id, node.getLeader());
-      await readBarrier(node, options);
+      await node.read(options);
       const next = change(clone(this.local()));
       await node.propose(copyCommand({ [this.name]: next }), options);
       return next;

@@ -1,4 +1,4 @@
-import { NodeStoppedError, NotLeaderError, WaitTimeoutError } from '../errors';
+import { NodeStoppedError, NotLeaderError, TransferError, WaitTimeoutError } from '../errors';
 import type { Command, NodeId, Role } from '../raft/types';
 import type { Cluster } from '../sim/cluster';
 import type { Committed, ConsensusNode, ProposeOptions } from '../raft/consensus-node';
@@ -51,6 +51,28 @@ export class SimNode implements ConsensusNode {
       this.cluster.expireProposal(this.id, tracked!, timeoutMs);
     }
     return tracked!.promise;
+  }
+
+  async read(options: ProposeOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const self = this.drive === 'self';
+    const tracked = this.cluster.readAndTrack(this.id, { timeoutMs, timer: self ? 'none' : 'virtual' });
+    if (!tracked) throw new NodeStoppedError(this.id);
+    if (self) {
+      this.cluster.runUntil(() => tracked.settled, { timeout: timeoutMs });
+      this.cluster.expireRead(this.id, tracked, timeoutMs);
+    }
+    await tracked.promise;
+  }
+
+  /** Hand the leadership to `to` (dissertation 3.10); resolves once `to` leads, rejects with TransferError. */
+  async transferLeadership(to: NodeId, options: { timeoutMs?: number } = {}): Promise<void> {
+    const outcome = this.cluster.transferLeadership(this.id, to);
+    if (!outcome.accepted) throw new TransferError(this.id, outcome.reason);
+    const timeoutMs = options.timeoutMs ?? 1000;
+    if (!(await this.waitFor(() => this.getLeader() === to, timeoutMs))) {
+      throw new TransferError(this.id, `${to} did not take over within ${timeoutMs} ms`);
+    }
   }
 
   readLocal(key: string): unknown {

@@ -26,7 +26,7 @@
  * newer value. A put refused outright (NotLeaderError) is retried. Reads change nothing, so they are always safe
  * to retry.
  */
-import { EntryOverwrittenError, LeadershipLostError, NodeStoppedError, NotLeaderError, ProposalTimeoutError } from '../errors';
+import { EntryOverwrittenError, LeadershipLostError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, ReadTimeoutError } from '../errors';
 import { Replicated } from '../api/replicated';
 import { SimNode, runVirtual } from '../api/sim-node';
 import type { NodeId } from '../raft/types';
@@ -211,7 +211,7 @@ export async function runKvWorkload(options: KvWorkloadOptions): Promise<KvWorkl
           if (err instanceof NotLeaderError) nextTarget(err.leaderId);
           else if (
             err instanceof EntryOverwrittenError || err instanceof ProposalTimeoutError || err instanceof NodeStoppedError ||
-            err instanceof LeadershipLostError
+            err instanceof LeadershipLostError || err instanceof ReadTimeoutError
           ) nextTarget(null);
           else throw err;
           retries++;

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { HandlerError, handlerNames, type HandlerName, type Handlers } from '../raft/context';
-import type { CreateNode, ProposeOutcome, RaftCore, RaftOptions } from '../raft/node';
+import type { CreateNode, ProposeOutcome, RaftCore, RaftOptions, ReadOutcome, TransferOutcome } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
 import type { Command, LogEntry, Message, NodeId, PersistentState, Ready, Role } from '../raft/types';
 import { Isolate, IsolateError, isIsolated, STUDENT_SOURCE } from './isolate';
@@ -136,6 +136,8 @@ function __raftlab_event(kind, a, b, c) {
     if (kind === 'tick') ready = n.tick(a);
     else if (kind === 'step') ready = n.step(a, b, c);
     else if (kind === 'campaign') ready = n.campaign(a);
+    else if (kind === 'read') { const o = n.readIndex(a, b); ready = o.ready; extra = o.accepted ? { accepted: true } : { accepted: false, leaderId: o.leaderId }; }
+    else if (kind === 'transfer') { const o = n.transferLeadership(a, b); ready = o.ready; extra = o.accepted ? { accepted: true } : { accepted: false, reason: o.reason }; }
     else { const o = n.propose(a, b); ready = o.ready; extra = o.accepted ? { accepted: true, index: o.index, term: o.term } : { accepted: false, leaderId: o.leaderId }; }
     return { ready, extra, status: __raftlab_status() };
   } catch (e) {
@@ -153,7 +155,7 @@ interface Status {
 
 interface EventReply {
   ready?: Ready;
-  extra?: { accepted?: boolean; index?: number; term?: number; leaderId?: NodeId | null };
+  extra?: { accepted?: boolean; index?: number; term?: number; leaderId?: NodeId | null; reason?: string };
   status?: Status;
   handlerError?: { handler: string; event: string; rule: string; detail: string };
 }
@@ -230,6 +232,20 @@ export class IsolatedRaftNode implements RaftCore {
     const x = reply.extra ?? {};
     if (x.accepted) return { accepted: true, index: Number(x.index), term: Number(x.term), ready: reply.ready! };
     return { accepted: false, leaderId: typeof x.leaderId === 'string' ? x.leaderId : null, ready: reply.ready! };
+  }
+
+  readIndex(id: number, now: number): ReadOutcome {
+    const reply = this.event('a read', ['read', id, now]);
+    const x = reply.extra ?? {};
+    if (x.accepted) return { accepted: true, ready: reply.ready! };
+    return { accepted: false, leaderId: typeof x.leaderId === 'string' ? x.leaderId : null, ready: reply.ready! };
+  }
+
+  transferLeadership(to: NodeId, now: number): TransferOutcome {
+    const reply = this.event('a leadership transfer', ['transfer', to, now]);
+    const x = reply.extra ?? {};
+    if (x.accepted) return { accepted: true, ready: reply.ready! };
+    return { accepted: false, reason: String(x.reason), ready: reply.ready! };
   }
 
   /** What the student's code printed (console.log) since the last call. */

@@ -8,6 +8,7 @@ import type {
   NodeId,
   RequestVote,
   RequestVoteReply,
+  TimeoutNow,
 } from '../raft/types';
 import { isPlainObject, jsonValueProblem } from './python-json';
 
@@ -166,16 +167,17 @@ export function validateMessage(value: unknown, from: NodeId): Message | string 
   if (!isPlainObject(value)) return 'message must be an object';
   switch (value['type']) {
     case 'RequestVote': {
-      if (!hasExactly(value, ['type', 'term', 'candidateId', 'lastLogIndex', 'lastLogTerm'], ['preVote'])) return keysProblem(value);
-      const { term, candidateId, lastLogIndex, lastLogTerm, preVote } = value;
+      if (!hasExactly(value, ['type', 'term', 'candidateId', 'lastLogIndex', 'lastLogTerm'], ['preVote', 'transfer'])) return keysProblem(value);
+      const { term, candidateId, lastLogIndex, lastLogTerm, preVote, transfer } = value;
       if (!isIndex(term)) return 'RequestVote.term must be a non-negative integer';
       if (candidateId !== from) return 'RequestVote.candidateId must be the sender';
       if (!isIndex(lastLogIndex)) return 'RequestVote.lastLogIndex must be a non-negative integer';
       if (!isIndex(lastLogTerm) || lastLogTerm > term) return 'RequestVote.lastLogTerm must be an integer in 0..term';
       if (lastLogIndex === 0 && lastLogTerm !== 0) return 'RequestVote.lastLogTerm must be 0 for an empty log';
       if (preVote !== undefined && typeof preVote !== 'boolean') return 'RequestVote.preVote must be a boolean';
+      if (transfer !== undefined && typeof transfer !== 'boolean') return 'RequestVote.transfer must be a boolean';
       const m: RequestVote = { type: 'RequestVote', term: term + 0, candidateId: from, lastLogIndex: lastLogIndex + 0, lastLogTerm: lastLogTerm + 0 };
-      return preVote ? { ...m, preVote: true } : m;
+      return { ...m, ...(preVote ? { preVote: true } : {}), ...(transfer ? { transfer: true } : {}) };
     }
     case 'RequestVoteReply': {
       if (!hasExactly(value, ['type', 'term', 'voteGranted'], ['preVote'])) return keysProblem(value);
@@ -187,14 +189,15 @@ export function validateMessage(value: unknown, from: NodeId): Message | string 
       return preVote ? { ...m, preVote: true } : m;
     }
     case 'AppendEntries': {
-      if (!hasExactly(value, ['type', 'term', 'leaderId', 'prevLogIndex', 'prevLogTerm', 'entries', 'leaderCommit'], [])) return keysProblem(value);
-      const { term, leaderId, prevLogIndex, prevLogTerm, entries, leaderCommit } = value;
+      if (!hasExactly(value, ['type', 'term', 'leaderId', 'prevLogIndex', 'prevLogTerm', 'entries', 'leaderCommit'], ['round'])) return keysProblem(value);
+      const { term, leaderId, prevLogIndex, prevLogTerm, entries, leaderCommit, round } = value;
       if (!isIndex(term)) return 'AppendEntries.term must be a non-negative integer';
       if (leaderId !== from) return 'AppendEntries.leaderId must be the sender';
       if (!isIndex(prevLogIndex)) return 'AppendEntries.prevLogIndex must be a non-negative integer';
       if (!isIndex(prevLogTerm) || prevLogTerm > term) return 'AppendEntries.prevLogTerm must be an integer in 0..term';
       if (prevLogIndex === 0 && prevLogTerm !== 0) return 'AppendEntries.prevLogTerm must be 0 when prevLogIndex is 0';
       if (!isIndex(leaderCommit)) return 'AppendEntries.leaderCommit must be a non-negative integer';
+      if (round !== undefined && !(isIndex(round) && round >= 1)) return 'AppendEntries.round must be a positive integer';
       if (!Array.isArray(entries)) return 'AppendEntries.entries must be an array';
       const checked: LogEntry[] = [];
       let floor = prevLogTerm;
@@ -218,12 +221,13 @@ export function validateMessage(value: unknown, from: NodeId): Message | string 
         prevLogTerm: prevLogTerm + 0,
         entries: checked,
         leaderCommit: leaderCommit + 0,
+        ...(round === undefined ? {} : { round: round + 0 }),
       };
       return m;
     }
     case 'AppendEntriesReply': {
-      if (!hasExactly(value, ['type', 'term', 'success', 'matchIndex'], ['conflictIndex', 'conflictTerm'])) return keysProblem(value);
-      const { term, success, matchIndex, conflictIndex, conflictTerm } = value;
+      if (!hasExactly(value, ['type', 'term', 'success', 'matchIndex'], ['conflictIndex', 'conflictTerm', 'round'])) return keysProblem(value);
+      const { term, success, matchIndex, conflictIndex, conflictTerm, round } = value;
       if (!isIndex(term)) return 'AppendEntriesReply.term must be a non-negative integer';
       if (typeof success !== 'boolean') return 'AppendEntriesReply.success must be a boolean';
       if (!isIndex(matchIndex)) return 'AppendEntriesReply.matchIndex must be a non-negative integer';
@@ -231,6 +235,7 @@ export function validateMessage(value: unknown, from: NodeId): Message | string 
       if (conflictTerm !== undefined && !isIndex(conflictTerm)) return 'AppendEntriesReply.conflictTerm must be a non-negative integer';
       if (conflictTerm !== undefined && conflictIndex === undefined) return 'AppendEntriesReply.conflictTerm needs conflictIndex';
       if (success && conflictIndex !== undefined) return 'AppendEntriesReply: a success has no conflict hint';
+      if (round !== undefined && !(isIndex(round) && round >= 1)) return 'AppendEntriesReply.round must be a positive integer';
       const m: AppendEntriesReply = {
         type: 'AppendEntriesReply',
         term: term + 0,
@@ -238,7 +243,16 @@ export function validateMessage(value: unknown, from: NodeId): Message | string 
         matchIndex: matchIndex + 0,
         ...(conflictIndex === undefined ? {} : { conflictIndex: conflictIndex + 0 }),
         ...(conflictTerm === undefined ? {} : { conflictTerm: conflictTerm + 0 }),
+        ...(round === undefined ? {} : { round: round + 0 }),
       };
+      return m;
+    }
+    case 'TimeoutNow': {
+      if (!hasExactly(value, ['type', 'term', 'leaderId'], [])) return keysProblem(value);
+      const { term, leaderId } = value;
+      if (!isIndex(term)) return 'TimeoutNow.term must be a non-negative integer';
+      if (leaderId !== from) return 'TimeoutNow.leaderId must be the sender';
+      const m: TimeoutNow = { type: 'TimeoutNow', term: term + 0, leaderId: from };
       return m;
     }
     default:
@@ -250,19 +264,20 @@ export function validateMessage(value: unknown, from: NodeId): Message | string 
 function canonical(message: Message): Message {
   switch (message.type) {
     case 'RequestVote': {
-      const { type, term, candidateId, lastLogIndex, lastLogTerm, preVote } = message;
-      return preVote ? { type, term, candidateId, lastLogIndex, lastLogTerm, preVote } : { type, term, candidateId, lastLogIndex, lastLogTerm };
+      const { type, term, candidateId, lastLogIndex, lastLogTerm, preVote, transfer } = message;
+      return { type, term, candidateId, lastLogIndex, lastLogTerm, ...(preVote ? { preVote } : {}), ...(transfer ? { transfer } : {}) };
     }
     case 'RequestVoteReply': {
       const { type, term, voteGranted, preVote } = message;
       return preVote ? { type, term, voteGranted, preVote } : { type, term, voteGranted };
     }
     case 'AppendEntries': {
-      const { type, term, leaderId, prevLogIndex, prevLogTerm, entries, leaderCommit } = message;
-      return { type, term, leaderId, prevLogIndex, prevLogTerm, entries: entries.map((e) => ({ term: e.term, command: e.command })), leaderCommit };
+      const { type, term, leaderId, prevLogIndex, prevLogTerm, entries, leaderCommit, round } = message;
+      const m = { type, term, leaderId, prevLogIndex, prevLogTerm, entries: entries.map((e) => ({ term: e.term, command: e.command })), leaderCommit };
+      return round === undefined ? m : { ...m, round };
     }
     case 'AppendEntriesReply': {
-      const { type, term, success, matchIndex, conflictIndex, conflictTerm } = message;
+      const { type, term, success, matchIndex, conflictIndex, conflictTerm, round } = message;
       return {
         type,
         term,
@@ -270,7 +285,12 @@ function canonical(message: Message): Message {
         matchIndex,
         ...(conflictIndex === undefined ? {} : { conflictIndex }),
         ...(conflictTerm === undefined ? {} : { conflictTerm }),
+        ...(round === undefined ? {} : { round }),
       };
+    }
+    case 'TimeoutNow': {
+      const { type, term, leaderId } = message;
+      return { type, term, leaderId };
     }
   }
 }

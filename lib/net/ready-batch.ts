@@ -1,4 +1,4 @@
-import type { AppliedEntry, CoreNote, HardState, LogEntry, Message, NodeId, Outbound, Ready } from '../raft/types';
+import type { AppliedEntry, CoreNote, HardState, LogEntry, Message, NodeId, Outbound, ReadResult, Ready } from '../raft/types';
 
 /**
  * Group commit for the real node: every Ready of one event-loop turn merged into one write, and the
@@ -12,6 +12,7 @@ export interface ReadyBatch {
   messages: Outbound[];
   apply: AppliedEntry[];
   notes: CoreNote[];
+  reads?: ReadResult[];
 }
 
 export function emptyBatch(): ReadyBatch {
@@ -41,6 +42,7 @@ export function mergeReady(batch: ReadyBatch, next: Ready): void {
   for (const m of next.messages) batch.messages.push(m);
   for (const a of next.apply) batch.apply.push(a);
   for (const n of next.notes) batch.notes.push(n);
+  if (next.reads) for (const r of next.reads) (batch.reads ??= []).push(r);
 }
 
 /**
@@ -81,10 +83,12 @@ function coalesce(prev: Message, next: Message, maxEntries: number): Message | n
     ) {
       return null;
     }
+    const round = laterRound(prev.round, next.round);
     return {
       ...prev,
       entries: next.entries.length === 0 ? prev.entries : [...prev.entries, ...next.entries],
       leaderCommit: Math.max(prev.leaderCommit, next.leaderCommit),
+      ...(round === undefined ? {} : { round }),
     };
   }
   if (
@@ -95,7 +99,15 @@ function coalesce(prev: Message, next: Message, maxEntries: number): Message | n
     prev.term === next.term &&
     next.matchIndex >= prev.matchIndex
   ) {
-    return next;
+    const round = laterRound(prev.round, next.round);
+    return round === next.round ? next : { ...next, round: round! };
   }
   return null;
+}
+
+/** A merged message answers (or asks) the latest read round of the two (ReadIndex rounds only grow). */
+function laterRound(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.max(a, b);
 }

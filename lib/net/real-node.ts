@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Committed, ConsensusNode, ProposeOptions } from '../raft/consensus-node';
-import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, WaitTimeoutError, proposalErrors } from '../errors';
+import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, TransferError, WaitTimeoutError, proposalErrors, readErrors } from '../errors';
+import { ReadTracker } from '../raft/reads';
 import type { Handlers } from '../raft/context';
-import { createRaftNode, defaultMaxEntriesPerAppend, type CreateNode, type RaftCore, type Timings } from '../raft/node';
+import { createRaftNode, defaultMaxEntriesPerAppend, defaultTimings, type CreateNode, type RaftCore, type Timings } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
 import { copiedCommandBytes, copyCommand } from '../raft/command';
 import { raftOptionsFor } from '../raft/options';
@@ -131,6 +132,8 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   private flushImmediate: NodeJS.Immediate | null = null;
   private readonly maxEntriesPerAppend: number;
   private readonly leaderWritesWhileSending: boolean;
+  private readonly reads: ReadTracker;
+  private readonly electionTimeoutMax: number;
   private armedFor = NaN;
   private knownLeader: NodeId | null = null;
   private stopping: Promise<void> | null = null;
@@ -160,6 +163,8 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     this.maxEntriesPerAppend = options.maxEntriesPerAppend ?? defaultMaxEntriesPerAppend;
     this.leaderWritesWhileSending = options.leaderWritesWhileSending ?? true;
     this.proposals = new ProposalTracker(options.id, proposalErrors);
+    this.reads = new ReadTracker(options.id, readErrors);
+    this.electionTimeoutMax = options.timings?.electionTimeout?.max ?? defaultTimings.electionTimeout.max;
     this.appendOverheadBytes = RealNode.appendOverhead(options.id, options.security);
     transport.onDatagram((buf) => this.onDatagram(buf));
   }
@@ -312,6 +317,40 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     return tracked.promise;
   }
 
+  /**
+   * A linearizable read barrier through ReadIndex (dissertation 6.4), writing nothing: resolves once this leader
+   * has confirmed with a majority that it still leads and has applied every entry committed before the call,
+   * so readLocal() then answers with what a read at this moment must see. A follower rejects with NotLeaderError.
+   */
+  read(options: ProposeOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    if (this.stopping) return Promise.reject(this.stoppedError());
+    if (!(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1)) {
+      return Promise.reject(new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`));
+    }
+    const tracked = this.reads.begin(timeoutMs, wallClockTimer);
+    const outcome = this.node.readIndex(tracked.id, performance.now());
+    if (!outcome.accepted) this.reads.refuse(tracked, outcome.leaderId);
+    this.process(outcome.ready);
+    return tracked.promise.then(() => undefined);
+  }
+
+  /**
+   * Hand the leadership to `to` (dissertation 3.10): it is brought up to date and told to campaign at once.
+   * Resolves once this node knows `to` leads; rejects with TransferError when refused or not done within
+   * `timeoutMs` (default: twice the longest election timeout). Proposals are refused meanwhile.
+   */
+  transferLeadership(to: NodeId, options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.stopping) return Promise.reject(this.stoppedError());
+    const outcome = this.node.transferLeadership(to, performance.now());
+    this.process(outcome.ready);
+    if (!outcome.accepted) return Promise.reject(new TransferError(this.id, outcome.reason));
+    const timeoutMs = options.timeoutMs ?? 2 * this.electionTimeoutMax;
+    return this.waitUntilLeader(to, { timeoutMs }).catch((err: unknown) => {
+      throw err instanceof WaitTimeoutError ? new TransferError(this.id, `${to} did not take over within ${timeoutMs} ms`) : err;
+    });
+  }
+
   /** raftos's wait_until_leader(): resolves once this node names `leader` as leader. */
   waitUntilLeader(leader: NodeId, options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? 10_000;
@@ -350,6 +389,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     this.timer = null;
     this.immediate = null;
     this.proposals.stopAll(() => this.stoppedError());
+    this.reads.stopAll(() => this.stoppedError());
     for (const wake of [...this.stopWaiters]) wake();
     this.stopping = (async () => {
       await this.transport.close();
@@ -465,6 +505,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
       }
       for (const { index, entry } of ready.apply) this.proposals.onApplied(index, entry);
     }
+    if (ready.reads) this.reads.onReady(ready);
 
     for (const note of ready.notes) if (note.kind === 'role') events.push(['role', note.role, note.term]);
     const leader = this.node.leaderId;

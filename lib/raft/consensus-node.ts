@@ -24,6 +24,11 @@ export interface ConsensusNode {
   getLeader(): NodeId | null;
   /** Append `command` if this node leads; resolves once it is committed and applied here. */
   propose(command: Command, options?: ProposeOptions): Promise<Committed>;
+  /**
+   * A linearizable read barrier that writes nothing (ReadIndex, dissertation 6.4): resolves once this leader has
+   * confirmed it still leads and has applied every write committed before the call; a follower rejects.
+   */
+  read(options?: ProposeOptions): Promise<void>;
   /** The value this node's state machine holds for `key` (what it has applied). */
   readLocal(key: string): unknown;
   waitUntilLeader(leader: NodeId, options?: { timeoutMs?: number }): Promise<void>;

@@ -3,8 +3,8 @@ import { figure2Handlers } from './handlers';
 import { MemoryLog } from './log';
 import { figure2Rules, type LogView, type RaftRules } from './rules';
 import type {
-  AppliedEntry, Command, CoreNote, HardState, LogEntry, Message, NodeId, Outbound, PersistentState, Ready, RequestVote,
-  RequestVoteReply, Role,
+  AppendEntriesReply, AppliedEntry, Command, CoreNote, HardState, LogEntry, Message, NodeId, Outbound, PersistentState, ReadResult,
+  Ready, RequestVote, RequestVoteReply, Role,
 } from './types';
 
 export interface Timings {
@@ -41,6 +41,15 @@ export type ProposeOutcome =
   | { readonly accepted: true; readonly index: number; readonly term: number; readonly ready: Ready }
   | { readonly accepted: false; readonly leaderId: NodeId | null; readonly ready: Ready };
 
+/** A read taken by a leader is answered later, in a Ready's `reads`; a follower refuses it and names its leader. */
+export type ReadOutcome =
+  | { readonly accepted: true; readonly ready: Ready }
+  | { readonly accepted: false; readonly leaderId: NodeId | null; readonly ready: Ready };
+
+export type TransferOutcome =
+  | { readonly accepted: true; readonly ready: Ready }
+  | { readonly accepted: false; readonly reason: string; readonly ready: Ready };
+
 /** What a driver (the simulator, the real node) needs of a Raft server: RaftNode, or one run elsewhere. */
 export interface RaftCore {
   readonly id: NodeId;
@@ -62,6 +71,10 @@ export interface RaftCore {
   step(from: NodeId, message: Message, now: number): Ready;
   propose(command: Command, now: number): ProposeOutcome;
   campaign(now: number): Ready;
+  /** ReadIndex (dissertation 6.4): a linearizable read that writes nothing, answered by `id` in a later Ready. */
+  readIndex(id: number, now: number): ReadOutcome;
+  /** Dissertation 3.10: bring `to` up to date, then tell it to campaign at once (TimeoutNow). */
+  transferLeadership(to: NodeId, now: number): TransferOutcome;
 }
 
 /** Builds the server a driver runs: `new RaftNode(...)` by default, a student's isolated one in the course. */
@@ -119,6 +132,17 @@ export class RaftNode implements RaftCore {
   /** Peers that answered this leader since the last CheckQuorum round. */
   private readonly activePeers = new Set<NodeId>();
 
+  // ReadIndex (dissertation 6.4): reads wait for a heartbeat round a majority answered, and for their index.
+  private readRound = 0;
+  private roundWanted = false;
+  private readonly ackedRound = new Map<NodeId, number>();
+  private pendingReads: { readonly id: number; readonly index: number; readonly round: number }[] = [];
+
+  // Leadership transfer (dissertation 3.10).
+  private transferTarget: NodeId | null = null;
+  private transferDeadline = Infinity;
+  private timeoutNowSent = false;
+
   constructor(options: RaftOptions, persisted: PersistentState = emptyState, now = 0) {
     this.options = options;
     this.id = options.id;
@@ -168,9 +192,15 @@ export class RaftNode implements RaftCore {
   /** The earliest time at which tick() has something to do. */
   nextDeadline(): number {
     if (this.ctx.role === 'leader') {
-      return this.options.checkQuorum ? Math.min(this.heartbeatDeadline, this.quorumDeadline) : this.heartbeatDeadline;
+      const leading = this.options.checkQuorum ? Math.min(this.heartbeatDeadline, this.quorumDeadline) : this.heartbeatDeadline;
+      return Math.min(leading, this.transferDeadline);
     }
     return this.electionDeadline;
+  }
+
+  /** The server this leader is handing leadership to, or null. */
+  get transferringTo(): NodeId | null {
+    return this.transferTarget;
   }
 
   // ---- Events in ----
@@ -181,9 +211,13 @@ export class RaftNode implements RaftCore {
     if (this.ctx.role === 'leader') {
       if (now >= this.heartbeatDeadline) {
         this.heartbeatDeadline = now + this.timings.heartbeatInterval;
+        const start = this.ctx.outboxLength;
         this.invoke('onHeartbeatTimeout', 'the heartbeat timer', () => this.handlers.onHeartbeatTimeout(this.ctx));
+        // Reads still unconfirmed: the round is asked again (its messages may have been lost).
+        if (this.pendingReads.length > 0) this.stampRound(start, this.readRound);
       }
-      if (this.options.checkQuorum && now >= this.quorumDeadline) this.checkQuorum();
+      if (now >= this.transferDeadline) this.abortTransfer(`${this.transferTarget} did not take over within ${this.timings.electionTimeout.max} ms`);
+      if (this.options.checkQuorum && this.ctx.role === 'leader' && now >= this.quorumDeadline) this.checkQuorum();
     } else if (now >= this.electionDeadline) {
       this.ctx.note({ kind: 'timeout', role: this.ctx.role, term: this.ctx.currentTerm });
       if (this.options.preVote) this.startPreVote();
@@ -211,6 +245,7 @@ export class RaftNode implements RaftCore {
     if (message.term > ctx.currentTerm && this.adoptsTermOf(message)) {
       this.invoke('onHigherTerm', event, () => this.handlers.onHigherTerm(ctx, message.term, from, message));
     }
+    const start = ctx.outboxLength;
     switch (message.type) {
       case 'RequestVote':
         if (message.preVote) this.answerPreVote(from, message);
@@ -224,11 +259,19 @@ export class RaftNode implements RaftCore {
       case 'AppendEntries':
         this.invoke('onAppendEntries', event, () => this.handlers.onAppendEntries(ctx, from, message));
         if (message.term === ctx.currentTerm) this.lastLeaderContact = now;
+        if (message.round !== undefined) this.echoRound(start, from, message.round);
         break;
       case 'AppendEntriesReply':
         if (ctx.role !== 'leader') break;
-        if (message.term === ctx.currentTerm && ctx.nextIndex.has(from)) this.activePeers.add(from);
+        if (message.term === ctx.currentTerm && ctx.nextIndex.has(from)) {
+          this.activePeers.add(from);
+          if (message.round !== undefined && message.round > (this.ackedRound.get(from) ?? 0)) this.ackedRound.set(from, message.round);
+        }
         this.invoke('onAppendEntriesReply', event, () => this.handlers.onAppendEntriesReply(ctx, from, message));
+        if (this.transferTarget === from && ctx.role === 'leader') this.continueTransfer(false);
+        break;
+      case 'TimeoutNow':
+        if (message.term === ctx.currentTerm && ctx.role !== 'leader') this.campaignOnTransfer(message.leaderId, start);
         break;
       default: {
         const unknown: never = message;
@@ -241,13 +284,120 @@ export class RaftNode implements RaftCore {
   /** A client asks the leader to replicate `command`. Followers refuse and name the leader they know. */
   propose(command: Command, now: number): ProposeOutcome {
     this.begin(now, 'a client proposal', null);
-    if (this.ctx.role !== 'leader') return { accepted: false, leaderId: this.ctx.leaderId, ready: this.takeReady() };
-    const before = this.ctx.log.lastIndex;
-    const index = this.invoke('onPropose', 'a client proposal', () => this.handlers.onPropose(this.ctx, command));
-    if (index !== before + 1 || this.ctx.log.termAt(index) !== this.ctx.currentTerm) {
-      throw this.contractError('onPropose', 'a client proposal', 'Figure 2: a leader appends the command to its log as a new entry of its current term', `returned ${JSON.stringify(index)}, but the new entry should be at index ${before + 1} with term ${this.ctx.currentTerm}`);
+    // A leader handing over its leadership takes no new entries (dissertation 3.10): the client retries elsewhere.
+    if (this.ctx.role !== 'leader' || this.transferTarget !== null) {
+      return { accepted: false, leaderId: this.transferTarget === null ? this.ctx.leaderId : null, ready: this.takeReady() };
     }
+    const index = this.appendAsLeader(command, 'a client proposal');
     return { accepted: true, index, term: this.ctx.currentTerm, ready: this.takeReady() };
+  }
+
+  private appendAsLeader(command: Command, event: string): number {
+    const before = this.ctx.log.lastIndex;
+    const index = this.invoke('onPropose', event, () => this.handlers.onPropose(this.ctx, command));
+    if (index !== before + 1 || this.ctx.log.termAt(index) !== this.ctx.currentTerm) {
+      throw this.contractError('onPropose', event, 'Figure 2: a leader appends the command to its log as a new entry of its current term', `returned ${JSON.stringify(index)}, but the new entry should be at index ${before + 1} with term ${this.ctx.currentTerm}`);
+    }
+    return index;
+  }
+
+  // ---- Beyond Figure 2: ReadIndex (dissertation 6.4) ----
+
+  /**
+   * A read that writes nothing. The leader records its commit index as the read index (once it has committed an
+   * entry of its own term: until then it does not know what is committed, so the read waits for an entry of this
+   * term, a no-op appended now if there is none), confirms it still leads with one round of heartbeats a majority
+   * answers, and answers once it has applied up to the read index.
+   */
+  readIndex(id: number, now: number): ReadOutcome {
+    this.begin(now, 'a read', null);
+    const ctx = this.ctx;
+    if (ctx.role !== 'leader') return { accepted: false, leaderId: ctx.leaderId, ready: this.takeReady() };
+    let index = ctx.commitIndex;
+    if (ctx.log.termAt(ctx.commitIndex) !== ctx.currentTerm) {
+      if (ctx.log.lastTerm !== ctx.currentTerm) this.appendAsLeader(null, 'a read (a no-op of the new term)');
+      // Every committed entry is in this leader's log (Leader Completeness): its last entry bounds them all.
+      index = ctx.log.lastIndex;
+    }
+    this.pendingReads.push({ id, index, round: this.readRound + 1 });
+    this.roundWanted = true;
+    return { accepted: true, ready: this.takeReady() };
+  }
+
+  /** The latest read round that this leader and a majority of the cluster have answered. */
+  private confirmedRound(): number {
+    const needed = Math.floor(this.clusterSize / 2); // peers besides this leader
+    if (needed === 0) return Infinity;
+    const acks = this.peers.map((p) => this.ackedRound.get(p) ?? 0).sort((a, b) => b - a);
+    return acks[needed - 1]!;
+  }
+
+  private releaseReads(): void {
+    const ctx = this.ctx;
+    const confirmed = this.confirmedRound();
+    const waiting: typeof this.pendingReads = [];
+    for (const read of this.pendingReads) {
+      if (read.round <= confirmed && read.index <= ctx.appliedUpTo) ctx.answerRead({ id: read.id, ok: true, index: read.index });
+      else waiting.push(read);
+    }
+    this.pendingReads = waiting;
+  }
+
+  /** Messages the handlers put in the outbox since `start`: AppendEntries carry the read round. */
+  private stampRound(start: number, round: number): void {
+    this.ctx.rewriteOutbox(start, (out) => (out.message.type === 'AppendEntries' ? { ...out.message, round } : out.message));
+  }
+
+  /** A follower's replies to an AppendEntries with a round carry it back (the student's handler need not know). */
+  private echoRound(start: number, leader: NodeId, round: number): void {
+    this.ctx.rewriteOutbox(start, (out) => (out.to === leader && out.message.type === 'AppendEntriesReply' ? { ...out.message, round } as AppendEntriesReply : out.message));
+  }
+
+  // ---- Beyond Figure 2: leadership transfer (dissertation 3.10) ----
+
+  transferLeadership(to: NodeId, now: number): TransferOutcome {
+    this.begin(now, 'a leadership transfer', null);
+    const ctx = this.ctx;
+    let refusal: string | null = null;
+    if (ctx.role !== 'leader') refusal = `${this.id} is not the leader`;
+    else if (to === this.id) refusal = `${this.id} already leads`;
+    else if (!this.peers.includes(to)) refusal = `${JSON.stringify(to)} is not a member of the cluster (${this.peers.join(', ')})`;
+    else if (this.transferTarget !== null) refusal = `a transfer to ${this.transferTarget} is under way`;
+    if (refusal !== null) return { accepted: false, reason: refusal, ready: this.takeReady() };
+    this.transferTarget = to;
+    this.transferDeadline = now + this.timings.electionTimeout.max;
+    this.timeoutNowSent = false;
+    ctx.note({ kind: 'transfer', to, term: ctx.currentTerm, step: 'started' });
+    this.continueTransfer(true);
+    return { accepted: true, ready: this.takeReady() };
+  }
+
+  /** Once the target holds the leader's whole log, TimeoutNow; before that, entries (if not already sent). */
+  private continueTransfer(sendEntries: boolean): void {
+    const ctx = this.ctx;
+    const to = this.transferTarget!;
+    if ((ctx.matchIndex.get(to) ?? 0) >= ctx.log.lastIndex) {
+      if (this.timeoutNowSent) return;
+      this.timeoutNowSent = true;
+      ctx.note({ kind: 'transfer', to, term: ctx.currentTerm, step: 'timeout-now' });
+      ctx.send(to, { type: 'TimeoutNow', term: ctx.currentTerm, leaderId: this.id });
+    } else if (sendEntries) {
+      ctx.sendAppendEntries(to);
+    }
+  }
+
+  private abortTransfer(reason: string): void {
+    if (this.transferTarget === null) return;
+    this.ctx.note({ kind: 'transfer', to: this.transferTarget, term: this.ctx.currentTerm, step: 'aborted', reason });
+    this.transferTarget = null;
+    this.transferDeadline = Infinity;
+  }
+
+  /** The target of a transfer campaigns at once, skipping PreVote; its RequestVotes say why, past CheckQuorum. */
+  private campaignOnTransfer(leader: NodeId, start: number): void {
+    this.ctx.note({ kind: 'timeout', role: this.ctx.role, term: this.ctx.currentTerm });
+    this.invoke('onElectionTimeout', `a TimeoutNow from ${leader}`, () => this.handlers.onElectionTimeout(this.ctx));
+    this.ctx.rewriteOutbox(start, (out) => (out.message.type === 'RequestVote' ? { ...out.message, transfer: true } : out.message));
   }
 
   // ---- Beyond Figure 2: PreVote and CheckQuorum (dissertation §9.6, §6.2), kept in the driver ----
@@ -255,6 +405,7 @@ export class RaftNode implements RaftCore {
   private adoptsTermOf(message: Message): boolean {
     if (message.type === 'RequestVote') {
       if (message.preVote) return false;
+      if (message.transfer) return true;
       return !(this.options.checkQuorum && this.inLeaderLease());
     }
     if (message.type === 'RequestVoteReply' && message.preVote && message.voteGranted) return false;
@@ -321,12 +472,19 @@ export class RaftNode implements RaftCore {
   /** @internal */
   roleChanged(from: Role, to: Role): void {
     if (to === 'leader') {
+      this.readRound = 0;
+      this.ackedRound.clear();
       this.activePeers.clear();
       this.quorumDeadline = this.now + this.timings.electionTimeout.max;
       this.heartbeatDeadline = this.now + this.timings.heartbeatInterval;
     } else if (from === 'leader') {
       this.heartbeatDeadline = Infinity;
       this.quorumDeadline = Infinity;
+      this.transferTarget = null;
+      this.transferDeadline = Infinity;
+      this.roundWanted = false;
+      for (const read of this.pendingReads) this.ctx.answerRead({ id: read.id, ok: false, leaderId: null });
+      this.pendingReads = [];
       // A (pre)candidate's election timer keeps running (Figure 2 resets it only on hearing from a leader or
       // granting a vote); a leader had none, so it starts one.
       this.resetElectionTimer();
@@ -385,9 +543,19 @@ export class RaftNode implements RaftCore {
   /** Apply what is committed (Figure 2: all servers), then hand out everything this call decided. */
   private takeReady(): Ready {
     const ctx = this.ctx;
+    if (this.roundWanted && ctx.role === 'leader') {
+      // One round of heartbeats for every read taken by this call (a ReadIndex round, dissertation 6.4).
+      this.roundWanted = false;
+      this.readRound += 1;
+      this.heartbeatDeadline = this.now + this.timings.heartbeatInterval;
+      const start = ctx.outboxLength;
+      this.invoke('onHeartbeatTimeout', 'a read round', () => this.handlers.onHeartbeatTimeout(ctx));
+      this.stampRound(start, this.readRound);
+    }
     if (ctx.commitIndex > ctx.appliedUpTo) {
       this.invoke('applyCommitted', null, () => this.handlers.applyCommitted(ctx));
     }
+    if (this.pendingReads.length > 0 && ctx.role === 'leader') this.releaseReads();
     return ctx.takeReady();
   }
 }
@@ -436,6 +604,7 @@ class NodeState implements NodeContext {
   private outbox: Outbound[] = [];
   private notes: CoreNote[] = [];
   private applied: AppliedEntry[] = [];
+  private reads: ReadResult[] | null = null;
 
   constructor(private readonly node: RaftNode, persisted: PersistentState, readonly config: NodeConfig) {
     this.id = node.id;
@@ -614,6 +783,25 @@ class NodeState implements NodeContext {
     this.notes.push(note);
   }
 
+  get outboxLength(): number {
+    return this.outbox.length;
+  }
+
+  /** Replace the messages sent since `start` by `change(...)` of them (the driver's fields beyond Figure 2). */
+  rewriteOutbox(start: number, change: (out: Outbound) => Message): void {
+    for (let i = start; i < this.outbox.length; i++) {
+      const out = this.outbox[i]!;
+      const message = change(out);
+      if (message === out.message) continue;
+      if (this.node.guardsMessages) freezeMessage(message);
+      this.outbox[i] = { to: out.to, message };
+    }
+  }
+
+  answerRead(result: ReadResult): void {
+    (this.reads ??= []).push(result);
+  }
+
   beginEvent(event: string | null, from: NodeId | null, message: Message | undefined): void {
     this.eventLabel = event;
     this.eventFrom = from;
@@ -628,6 +816,7 @@ class NodeState implements NodeContext {
       messages: Outbound[];
       apply: AppliedEntry[];
       notes: CoreNote[];
+      reads?: ReadResult[];
     } = {
       messages: this.outbox.length > 0 ? this.outbox : (noMessages as Outbound[]),
       apply: this.applied.length > 0 ? this.applied : (noApplies as AppliedEntry[]),
@@ -635,6 +824,8 @@ class NodeState implements NodeContext {
     };
     if (this.hardStateToWrite) ready.hardState = this.hardStateToWrite;
     if (this.logToWrite) ready.log = this.logToWrite;
+    if (this.reads) ready.reads = this.reads;
+    this.reads = null;
     this.hardStateToWrite = undefined;
     this.logToWrite = undefined;
     // Most events leave some of these empty: they share one frozen empty array instead of a new one each.

@@ -19,6 +19,8 @@ export interface RequestVote {
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
   readonly preVote?: boolean;
+  /** Sent on a leader's TimeoutNow (dissertation 3.10): voters grant it even while they hear from a leader. */
+  readonly transfer?: boolean;
 }
 
 export interface RequestVoteReply {
@@ -36,6 +38,8 @@ export interface AppendEntries {
   readonly prevLogTerm: number;
   readonly entries: readonly LogEntry[];
   readonly leaderCommit: number;
+  /** The leader's read round (ReadIndex, dissertation 6.4), echoed in the reply: not part of Figure 2. */
+  readonly round?: number;
 }
 
 /**
@@ -49,9 +53,18 @@ export interface AppendEntriesReply {
   readonly matchIndex: number;
   readonly conflictIndex?: number;
   readonly conflictTerm?: number;
+  /** The `round` of the AppendEntries this answers, if it had one. */
+  readonly round?: number;
 }
 
-export type Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply;
+/** Leadership transfer (dissertation 3.10): the leader tells an up-to-date follower to start an election now. */
+export interface TimeoutNow {
+  readonly type: 'TimeoutNow';
+  readonly term: number;
+  readonly leaderId: NodeId;
+}
+
+export type Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply | TimeoutNow;
 export type MessageType = Message['type'];
 
 export interface Outbound {
@@ -75,7 +88,17 @@ export type CoreNote =
   | { readonly kind: 'term'; readonly term: number; readonly from: NodeId | null }
   | { readonly kind: 'timeout'; readonly role: Role; readonly term: number }
   | { readonly kind: 'vote'; readonly candidate: NodeId; readonly term: number; readonly granted: boolean; readonly preVote: boolean }
-  | { readonly kind: 'commit'; readonly commitIndex: number; readonly term: number };
+  | { readonly kind: 'commit'; readonly commitIndex: number; readonly term: number }
+  | { readonly kind: 'transfer'; readonly to: NodeId; readonly term: number; readonly step: 'started' | 'timeout-now' | 'aborted'; readonly reason?: string };
+
+/**
+ * A read through ReadIndex (dissertation 6.4), answered: `ok` once this leader confirmed it still led after the
+ * read arrived and has committed up to `index` (the driver applies the Ready's entries, then answers from its state
+ * machine); not ok when it stopped leading first.
+ */
+export type ReadResult =
+  | { readonly id: number; readonly ok: true; readonly index: number }
+  | { readonly id: number; readonly ok: false; readonly leaderId: NodeId | null };
 
 export interface AppliedEntry {
   readonly index: number;
@@ -93,4 +116,6 @@ export interface Ready {
   readonly messages: readonly Outbound[];
   readonly apply: readonly AppliedEntry[];
   readonly notes: readonly CoreNote[];
+  /** Reads answered by this call: after applying `apply`, answer the ok ones from the state machine. */
+  readonly reads?: readonly ReadResult[];
 }

@@ -65,6 +65,7 @@ export function shortLabel(m: Message): string {
     case 'RequestVoteReply': return `${m.preVote ? 'PreVote' : 'Vote'} ${m.voteGranted ? 'yes' : 'no'} t${m.term}`;
     case 'AppendEntries': return m.entries.length === 0 ? `Heartbeat t${m.term}` : `Append ${m.entries.length} t${m.term}`;
     case 'AppendEntriesReply': return `${m.success ? 'Ack' : 'Nack'} ${m.matchIndex} t${m.term}`;
+    case 'TimeoutNow': return `TimeoutNow t${m.term}`;
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Handlers } from '../raft/context';
 import { createRaftNode, type CreateNode, type RaftCore, type Timings } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
-import { NodeStoppedError, proposalErrors } from '../errors';
+import { NodeStoppedError, proposalErrors, readErrors } from '../errors';
+import { ReadTracker, type TrackedRead } from '../raft/reads';
 import { ProposalTracker, type StartTimer, type TrackedProposal } from '../raft/proposals';
 import { raftOptionsFor } from '../raft/options';
 import { SafetyMonitor, SafetyViolation, type SafetyProperty } from '../raft/safety';
@@ -113,6 +114,8 @@ interface SimNode {
   readonly applied: (LogEntry | undefined)[];
   /** Proposals awaited through proposeAndTrack (created on first use). */
   proposals: ProposalTracker | null;
+  /** Reads awaited through readAndTrack (created on first use). */
+  reads: ReadTracker | null;
 }
 
 /** How proposeAndTrack follows an accepted proposal. */
@@ -175,6 +178,7 @@ export class Cluster {
         timerAt: Infinity,
         applied: [],
         proposals: null,
+        reads: null,
       };
       this.nodes.set(id, node);
       if (initial && initial.log.length > 0) this.safety?.onLogWrite(id, 1, initial.log, false);
@@ -357,6 +361,42 @@ export class Cluster {
     return this.proposeVia(command, via, tracking);
   }
 
+  /**
+   * A linearizable read on `id` through ReadIndex (dissertation 6.4; nothing is written to the log):
+   * `tracked.promise` resolves to the read index once `id` confirmed it still leads and applied up to it, so its
+   * state machine then answers the read. Null when `id` is down; a follower's refusal rejects with NotLeaderError.
+   */
+  readAndTrack(id: NodeId, tracking: ProposalTracking): TrackedRead | null {
+    this.throwIfFailed();
+    const node = this.get(id);
+    if (!node.core) return null;
+    const reads = (node.reads ??= new ReadTracker(id, readErrors));
+    const tracked = reads.begin(tracking.timeoutMs, tracking.timer === 'none' ? undefined : this.virtualTimer);
+    const outcome = node.core.readIndex(tracked.id, this.now);
+    if (!outcome.accepted) reads.refuse(tracked, outcome.leaderId);
+    this.process(node, outcome.ready);
+    return tracked;
+  }
+
+  /** Reject a tracked read of `id` with ReadTimeoutError if it is still pending. */
+  expireRead(id: NodeId, tracked: TrackedRead, timeoutMs: number): void {
+    this.get(id).reads?.expire(tracked, timeoutMs);
+  }
+
+  /**
+   * Leadership transfer (dissertation 3.10): the leader `from` brings `to` up to date and tells it to campaign
+   * at once; meanwhile it takes no proposals. Refused (with the reason) when `from` is not the leader or `to` is
+   * not another member; a transfer that does not complete within an election timeout is given up.
+   */
+  transferLeadership(from: NodeId, to: NodeId): { accepted: true } | { accepted: false; reason: string } {
+    this.throwIfFailed();
+    const node = this.get(from);
+    if (!node.core) return { accepted: false, reason: `${from} is down` };
+    const outcome = node.core.transferLeadership(to, this.now);
+    this.process(node, outcome.ready);
+    return outcome.accepted ? { accepted: true } : { accepted: false, reason: outcome.reason };
+  }
+
   /** Reject a tracked proposal of `id` with ProposalTimeoutError if it is still pending. */
   expireProposal(id: NodeId, tracked: TrackedProposal, timeoutMs: number): void {
     this.get(id).proposals?.expire(tracked, timeoutMs);
@@ -411,6 +451,7 @@ export class Cluster {
     node.timerAt = Infinity;
     this.trace.add({ t: this.now, node: id, kind: 'crash' });
     node.proposals?.stopAll(() => new NodeStoppedError(id));
+    node.reads?.stopAll(() => new NodeStoppedError(id));
   }
 
   /** Start a crashed node again from its persisted term, vote and log. */
@@ -652,6 +693,7 @@ export class Cluster {
       proposals.onReady(ready, core.commitIndex);
       for (let i = 0; i < apply.length; i++) proposals.onApplied(apply[i]!.index, apply[i]!.entry);
     }
+    if (ready.reads !== undefined) node.reads?.onReady(ready);
     this.syncTimer(node);
   }
 

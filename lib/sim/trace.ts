@@ -314,6 +314,8 @@ export function summarizeMessage(m: Message): Record<string, unknown> {
         ...(m.conflictIndex !== undefined ? { conflictIndex: m.conflictIndex } : {}),
         ...(m.conflictTerm !== undefined ? { conflictTerm: m.conflictTerm } : {}),
       };
+    case 'TimeoutNow':
+      return { type: m.type, term: m.term };
   }
 }
 
@@ -352,6 +354,8 @@ export function describeMessage(m: Message): string {
       return m.success
         ? `AppendEntriesReply(term ${m.term}, ok, match ${m.matchIndex})`
         : `AppendEntriesReply(term ${m.term}, refused${m.conflictIndex !== undefined ? `, hint ${m.conflictIndex}${m.conflictTerm !== undefined ? `/${m.conflictTerm}` : ''}` : ''})`;
+    case 'TimeoutNow':
+      return `TimeoutNow(term ${m.term})`;
   }
 }
 

@@ -30,6 +30,7 @@ const abbreviations: Record<MessageArrow['type'], string> = {
   AppendEntries: 'AE',
   Heartbeat: 'HB',
   AppendEntriesReply: 'AE✓',
+  TimeoutNow: 'TN',
 };
 
 const typeColours: Record<MessageArrow['type'], string> = {
@@ -38,6 +39,7 @@ const typeColours: Record<MessageArrow['type'], string> = {
   AppendEntries: '#3182bd',
   Heartbeat: '#9ecae1',
   AppendEntriesReply: '#31a354',
+  TimeoutNow: '#756bb1',
 };
 
 function typeOf(m: Message): MessageArrow['type'] {

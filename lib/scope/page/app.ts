@@ -57,6 +57,7 @@ function messageColour(m: MessageView): string {
     case 'RequestVoteReply': return msg.voteGranted ? '#2f9e44' : '#c92a2a';
     case 'AppendEntries': return msg.entries.length > 0 ? '#3b5bdb' : '#74c0fc';
     case 'AppendEntriesReply': return msg.success ? '#1098ad' : '#c2255c';
+    case 'TimeoutNow': return '#862e9c';
   }
 }
 
