@@ -34,6 +34,7 @@ describe('fuzz: randomized fault simulation', () => {
             : f.kind === 'clog' || f.kind === 'unclog' ? [f.node, f.peer]
             : f.kind === 'cut' ? [f.from, f.to]
             : f.kind === 'partition' ? f.groups.flat()
+            : f.kind === 'transfer-leader' ? [f.to]
             : [];
           for (const n of named) assert.ok(Number.isInteger(n) && n >= 0 && n < s.nodes, `${JSON.stringify(f)} in a ${s.nodes}-node cluster`);
         }
@@ -41,8 +42,10 @@ describe('fuzz: randomized fault simulation', () => {
       const kinds = new Set(Array.from({ length: 50 }, (_, i) => generateSchedule(i + 1).faults.map((f) => f.kind)).flat());
       assert.deepEqual(
         [...kinds].sort(),
-        ['clog', 'crash', 'crash-leader', 'cut', 'heal', 'isolate-leader', 'network', 'partition', 'restart', 'unclog'],
+        ['clog', 'crash', 'crash-leader', 'cut', 'heal', 'isolate-leader', 'network', 'partition', 'restart', 'transfer-leader', 'unclog'],
       );
+      const readers = Array.from({ length: 50 }, (_, i) => generateSchedule(i + 1).readEveryMs);
+      assert.ok(readers.some((r) => r === 0) && readers.some((r) => r > 0), 'some seeds read through ReadIndex, some do not');
       const clients = new Set(Array.from({ length: 50 }, (_, i) => generateSchedule(i + 1).client));
       assert.deepEqual([...clients].sort(), ['newest', 'sticky']);
     });
@@ -198,15 +201,18 @@ describe('fuzz: randomized fault simulation', () => {
       this.timeout(120_000);
       const out = spawnSync(
         process.execPath,
-        ['--import', 'tsx', 'scripts/fuzz.ts', '--seeds', '1', '--from', '1', '--variant', 'vote-twice', '--json', '--workers', '1', '--report', '1'],
+        ['--import', 'tsx', 'scripts/fuzz.ts', '--seeds', '10', '--from', '1', '--variant', 'vote-twice', '--json', '--workers', '1', '--report', '1'],
         { encoding: 'utf8' },
       );
       assert.equal(out.status, 1);
-      assert.match(out.stderr, /seed 1 FAILED \(bug-zoo variant vote-twice\)/);
+      const failed = /seed (\d+) FAILED \(bug-zoo variant vote-twice\)/.exec(out.stderr);
+      assert.ok(failed, out.stderr.slice(-2000));
       assert.match(out.stderr, /Election Safety violated/);
-      assert.match(out.stderr, /replay: npm run fuzz -- --replay 1 --nodes 3-5 --variant vote-twice/);
+      assert.match(out.stderr, new RegExp(`replay: npm run fuzz -- --replay ${failed[1]} --nodes 3-5 --variant vote-twice`));
       assert.match(out.stderr, /shrunk from \d+ to \d+ faults/);
-      assert.equal(JSON.parse(out.stdout.trim().split('\n').pop()!).violations, 1);
+      const summary = JSON.parse(out.stdout.trim().split('\n').pop()!) as { violations: number };
+      assert.ok(summary.violations >= 1);
+      assert.equal((out.stderr.match(/ FAILED \(/g) ?? []).length, 1, '--report 1 details one failing seed');
     });
 
     it('rejects a bad option with a clear error', () => {

@@ -1,6 +1,7 @@
 import type { Handlers } from '../raft/context';
 import type { RaftRules } from '../raft/rules';
 import type { Command, NodeId } from '../raft/types';
+import type { TrackedRead } from '../raft/reads';
 import { Cluster, InvariantViolation, type ClusterBugs } from '../sim/cluster';
 import type { TraceLevel } from '../sim/trace';
 import { calmPhase, networkFor, type Fault, type Schedule } from './schedule';
@@ -89,6 +90,31 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): RunRe
   };
   cluster.after(schedule.proposeEveryMs, client);
 
+  // Reads through ReadIndex, each required to see every entry committed anywhere before it began.
+  const reads: { readonly node: NodeId; readonly floor: number; readonly tracked: TrackedRead; readonly at: number }[] = [];
+  let committedSoFar = 0;
+  const reader = (): void => {
+    if (cluster.now >= schedule.durationMs) return;
+    for (const id of ids) committedSoFar = Math.max(committedSoFar, cluster.raft(id)?.commitIndex ?? 0);
+    // The sticky client reads where it last wrote: a leader that may since have been deposed.
+    const target = schedule.client === 'sticky' && known !== null && cluster.isAlive(known) ? known : cluster.leader();
+    const tracked = target === null ? null : cluster.readAndTrack(target, { timeoutMs: 1000 });
+    if (tracked) {
+      tracked.promise.catch(() => undefined); // refused, timed out, crashed: a client retries; only answers are checked
+      reads.push({ node: target!, floor: committedSoFar, tracked, at: cluster.now });
+    }
+    cluster.after(schedule.readEveryMs, reader);
+  };
+  if (schedule.readEveryMs > 0) cluster.after(schedule.readEveryMs, reader);
+  const staleRead = (): Failure | null => {
+    for (const r of reads) {
+      if (r.tracked.index === null || r.tracked.index >= r.floor) continue;
+      const detail = `a read taken by ${r.node} at ${r.at.toFixed(3)} ms answered at index ${r.tracked.index}, but index ${r.floor} was already committed`;
+      return { kind: 'safety', property: 'linearizable reads (ReadIndex)', detail, eventIndex: cluster.trace.count, time: r.at, message: detail };
+    }
+    return null;
+  };
+
   const result = (failure: Failure | null): RunResult => ({
     schedule,
     failure,
@@ -104,7 +130,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): RunRe
     cluster.heal();
     cluster.setNetwork(networkFor(calmPhase));
     for (const id of ids) if (!cluster.isAlive(id)) cluster.restart(id);
-    const failure = checkLiveness(cluster, writes, options.livenessBoundMs ?? defaultLivenessBoundMs);
+    const failure = staleRead() ?? checkLiveness(cluster, writes, options.livenessBoundMs ?? defaultLivenessBoundMs);
     return result(failure);
   } catch (error) {
     if (error instanceof InvariantViolation) {
@@ -218,6 +244,11 @@ function applyFault(cluster: Cluster, ids: readonly NodeId[], fault: Fault): voi
     case 'heal':
       cluster.heal();
       break;
+    case 'transfer-leader': {
+      const leader = cluster.leader();
+      if (leader !== null && leader !== ids[fault.to]) cluster.transferLeadership(leader, ids[fault.to]!);
+      break;
+    }
     case 'isolate-leader': {
       const leader = cluster.leader();
       if (leader === null) break;

@@ -28,6 +28,8 @@ export type Fault =
   | { readonly at: number; readonly kind: 'clog'; readonly node: number; readonly peer: number }
   | { readonly at: number; readonly kind: 'unclog'; readonly node: number; readonly peer: number }
   | { readonly at: number; readonly kind: 'heal' }
+  /** Whichever node leads at that moment (if any) hands its leadership to node `to` (dissertation 3.10). */
+  | { readonly at: number; readonly kind: 'transfer-leader'; readonly to: number }
   /** Cut whichever node leads at that moment (if any) off from all others, and reconnect it `forMs` later. */
   | { readonly at: number; readonly kind: 'isolate-leader'; readonly forMs: number }
   | { readonly at: number; readonly kind: 'network'; readonly phase: NetworkPhase };
@@ -41,6 +43,8 @@ export interface Schedule {
   readonly durationMs: number;
   /** A client proposes a write every this many virtual ms. */
   readonly proposeEveryMs: number;
+  /** A client reads through ReadIndex every this many virtual ms (0: no reads); each must see every earlier commit. */
+  readonly readEveryMs: number;
   /**
    * 'newest': to the leader of the highest term; 'sticky': to the node it last reached, until that node refuses
    * (then to the leader it names), like a real client that does not know a newer leader was elected.
@@ -149,9 +153,17 @@ export function generateSchedule(seed: number, options: ScheduleOptions = {}): S
       faults.push({ at, kind: 'network', phase });
     }
   }
+  // Reads and leadership transfers draw from a stream of their own, so every other choice above stays as it was
+  // before they existed (seeds found earlier replay the same faults).
+  const more = new Rng((Math.trunc(seed) ^ 0x7ea5_1e55) >>> 0);
+  const readEveryMs = more.chance(0.5) ? more.pick([10, 50, 200]) : 0;
+  if (nodes > 1 && more.chance(0.4)) {
+    const transfers = Math.round((durationMs / 1000) * more.pick([0.5, 1, 2, 4]));
+    for (let k = 0; k < transfers; k++) faults.push({ at: round(more.uniform(0, durationMs)), kind: 'transfer-leader', to: more.int(0, nodes - 1) });
+  }
   const kept = faults.filter((f) => f.at < durationMs);
   kept.sort((a, b) => a.at - b.at);
-  return { seed, nodes, durationMs, proposeEveryMs, client, preVote, checkQuorum, leaderNoop, faults: kept };
+  return { seed, nodes, durationMs, proposeEveryMs, readEveryMs, client, preVote, checkQuorum, leaderNoop, faults: kept };
 }
 
 function round(x: number): number {
@@ -191,6 +203,8 @@ export function describeFault(f: Fault): string {
         return 'heal all links';
       case 'isolate-leader':
         return `isolate the leader, reconnect it ${f.forMs} ms later`;
+      case 'transfer-leader':
+        return `the leader hands its leadership to ${n(f.to)}`;
       case 'network':
         return `network loss=${f.phase.loss} duplicate=${f.phase.duplicate} reorder=${f.phase.reorder} longDelay=${f.phase.longDelay}`;
     }
@@ -201,6 +215,7 @@ export function describeFault(f: Fault): string {
 export function describeSchedule(s: Schedule): string {
   const head =
     `seed ${s.seed}: ${s.nodes} nodes (n0 = 127.0.0.1:8000), ${s.durationMs} virtual ms, a write every ${s.proposeEveryMs} ms (${s.client} client)` +
+    `${s.readEveryMs > 0 ? `, a read every ${s.readEveryMs} ms` : ''}` +
     `${s.preVote ? ', PreVote' : ''}${s.checkQuorum ? ', CheckQuorum' : ''}${s.leaderNoop ? ', leader no-op' : ''}`;
   return [head, `${s.faults.length} faults:`, ...s.faults.map(describeFault)].join('\n');
 }

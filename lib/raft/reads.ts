@@ -7,6 +7,8 @@ export interface TrackedRead {
   /** Resolves to the read index: the state machine, applied up to it, answers the read. */
   readonly promise: Promise<number>;
   readonly settled: boolean;
+  /** The read index once resolved (set synchronously, like `settled`), else null. */
+  readonly index: number | null;
 }
 
 /** What a read rejects with (lib/errors.ts gives the lab's). */
@@ -17,6 +19,7 @@ export interface ReadErrors {
 
 interface Pending extends TrackedRead {
   settled: boolean;
+  index: number | null;
   cancelTimer: (() => void) | null;
   resolve(index: number): void;
   reject(error: Error): void;
@@ -48,7 +51,7 @@ export class ReadTracker {
       resolve = res;
       reject = rej;
     });
-    const read: Pending = { id: this.nextId++, promise, settled: false, cancelTimer: null, resolve, reject };
+    const read: Pending = { id: this.nextId++, promise, settled: false, index: null, cancelTimer: null, resolve, reject };
     this.pending.set(read.id, read);
     if (timer) read.cancelTimer = timer(timeoutMs, () => this.expire(read, timeoutMs));
     return read;
@@ -87,6 +90,9 @@ export class ReadTracker {
     read.cancelTimer?.();
     read.cancelTimer = null;
     if (error) read.reject(error);
-    else read.resolve(index);
+    else {
+      read.index = index;
+      read.resolve(index);
+    }
   }
 }
