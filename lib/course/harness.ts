@@ -324,6 +324,19 @@ export class Harness {
     if (!ok) this.fatal(`one(${handles.find((h) => !h.done)!.value}) never finished`, 'no-agreement');
   }
 
+  /**
+   * config.go LogSize(): the largest persisted Raft state of any server, in bytes (its term, vote and the log
+   * entries after its snapshot; the snapshot itself is the service's).
+   */
+  logSize(): number {
+    let max = 0;
+    for (const id of this.ids) {
+      const { currentTerm, votedFor, log } = this.cluster.persisted(id);
+      max = Math.max(max, JSON.stringify({ currentTerm, votedFor, log }).length);
+    }
+    return max;
+  }
+
   // ---- Network ----
 
   /** config.go setunreliable: switch between the reliable and unreliable network presets. */

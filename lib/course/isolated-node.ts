@@ -123,7 +123,7 @@ function __raftlab_make(spec) {
 function __raftlab_status() {
   const n = __raftlab_node, ctx = n.ctx;
   const s = { role: n.role, currentTerm: n.currentTerm, votedFor: n.votedFor, leaderId: n.leaderId, commitIndex: n.commitIndex,
-    lastApplied: n.lastApplied, lastIndex: n.lastIndex, nextDeadline: n.nextDeadline(), next: [], match: [], votes: [...n.votesReceived] };
+    lastApplied: n.lastApplied, lastIndex: n.lastIndex, snapshotIndex: n.snapshotIndex, nextDeadline: n.nextDeadline(), next: [], match: [], votes: [...n.votesReceived] };
   if (n.role === 'leader') for (const p of n.peers) { s.next.push([p, n.nextIndexOf(p) ?? null]); s.match.push([p, n.matchIndexOf(p) ?? null]); }
   if (ctx.log.version !== __raftlab_logVersion) { s.log = n.log.map((e) => ({ term: e.term, command: e.command })); __raftlab_logVersion = ctx.log.version; }
   if (s.nextDeadline === Infinity) s.nextDeadline = null;
@@ -136,6 +136,7 @@ function __raftlab_event(kind, a, b, c) {
     if (kind === 'tick') ready = n.tick(a);
     else if (kind === 'step') ready = n.step(a, b, c);
     else if (kind === 'campaign') ready = n.campaign(a);
+    else if (kind === 'snapshot') ready = n.snapshot(a, b, c);
     else if (kind === 'read') { const o = n.readIndex(a, b); ready = o.ready; extra = o.accepted ? { accepted: true } : { accepted: false, leaderId: o.leaderId }; }
     else if (kind === 'transfer') { const o = n.transferLeadership(a, b); ready = o.ready; extra = o.accepted ? { accepted: true } : { accepted: false, reason: o.reason }; }
     else { const o = n.propose(a, b); ready = o.ready; extra = o.accepted ? { accepted: true, index: o.index, term: o.term } : { accepted: false, leaderId: o.leaderId }; }
@@ -150,7 +151,7 @@ function __raftlab_current() { const n = __raftlab_node; return n && n.ctx ? { h
 
 interface Status {
   role: Role; currentTerm: number; votedFor: NodeId | null; leaderId: NodeId | null; commitIndex: number; lastApplied: number;
-  lastIndex: number; nextDeadline: number | null; votes: NodeId[]; next: [NodeId, number | null][]; match: [NodeId, number | null][]; log?: LogEntry[];
+  lastIndex: number; snapshotIndex: number; nextDeadline: number | null; votes: NodeId[]; next: [NodeId, number | null][]; match: [NodeId, number | null][]; log?: LogEntry[];
 }
 
 interface EventReply {
@@ -209,6 +210,7 @@ export class IsolatedRaftNode implements RaftCore {
   get commitIndex(): number { return this.status.commitIndex; }
   get lastApplied(): number { return this.status.lastApplied; }
   get lastIndex(): number { return this.status.lastIndex; }
+  get snapshotIndex(): number { return this.status.snapshotIndex; }
   get log(): readonly LogEntry[] { return this.entries; }
   get votesReceived(): ReadonlySet<NodeId> { return new Set(this.status.votes); }
   nextIndexOf(peer: NodeId): number | undefined { return this.status.next.find(([p]) => p === peer)?.[1] ?? undefined; }
@@ -232,6 +234,10 @@ export class IsolatedRaftNode implements RaftCore {
     const x = reply.extra ?? {};
     if (x.accepted) return { accepted: true, index: Number(x.index), term: Number(x.term), ready: reply.ready! };
     return { accepted: false, leaderId: typeof x.leaderId === 'string' ? x.leaderId : null, ready: reply.ready! };
+  }
+
+  snapshot(index: number, state: string, now: number): Ready {
+    return this.event('a snapshot', ['snapshot', index, state, now]).ready!;
   }
 
   readIndex(id: number, now: number): ReadOutcome {

@@ -65,6 +65,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): RunRe
     preVote: schedule.preVote,
     checkQuorum: schedule.checkQuorum,
     leaderNoop: schedule.leaderNoop,
+    ...(schedule.snapshotEvery > 0 ? { snapshotEvery: schedule.snapshotEvery, snapshotChunkChars: schedule.snapshotChunkChars } : {}),
     trace: options.trace ?? 'off',
     ...(options.rules ? { rules: options.rules } : {}),
     ...(options.handlers ? { handlers: options.handlers } : {}),
@@ -130,7 +131,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): RunRe
     cluster.heal();
     cluster.setNetwork(networkFor(calmPhase));
     for (const id of ids) if (!cluster.isAlive(id)) cluster.restart(id);
-    const failure = staleRead() ?? checkLiveness(cluster, writes, options.livenessBoundMs ?? defaultLivenessBoundMs);
+    const failure = staleRead() ?? checkLiveness(cluster, writes, options.livenessBoundMs ?? defaultLivenessBoundMs) ?? sameStateMachines(cluster);
     return result(failure);
   } catch (error) {
     if (error instanceof InvariantViolation) {
@@ -207,6 +208,22 @@ function checkLiveness(cluster: Cluster, writes: readonly Write[], boundMs: numb
         detail: `write ${JSON.stringify(w.command)} acknowledged by ${w.node} at index ${w.index} (term ${w.term}) is not applied on ${missing.join(', ')}`,
         time: cluster.now,
       };
+    }
+  }
+  return null;
+}
+
+/** Nodes that applied the same entries hold the same state (snapshots installed from the leader included). */
+function sameStateMachines(cluster: Cluster): Failure | null {
+  const byApplied = new Map<number, { id: NodeId; state: string }>();
+  for (const id of cluster.ids) {
+    const applied = cluster.raft(id)!.lastApplied;
+    const state = JSON.stringify(cluster.stateMachine(id).toJSON());
+    const other = byApplied.get(applied);
+    if (other === undefined) byApplied.set(applied, { id, state });
+    else if (other.state !== state) {
+      const detail = `${id} and ${other.id} both applied up to index ${applied} but hold different states (${state.slice(0, 120)} vs ${other.state.slice(0, 120)})`;
+      return { kind: 'safety', property: 'State Machine Safety', detail, eventIndex: cluster.trace.count, time: cluster.now, message: `State Machine Safety violated: ${detail}` };
     }
   }
   return null;

@@ -45,6 +45,9 @@ export interface Schedule {
   readonly proposeEveryMs: number;
   /** A client reads through ReadIndex every this many virtual ms (0: no reads); each must see every earlier commit. */
   readonly readEveryMs: number;
+  /** Log compaction: every node snapshots past this many applied entries (0: never), sent in chunks of this many characters. */
+  readonly snapshotEvery: number;
+  readonly snapshotChunkChars: number;
   /**
    * 'newest': to the leader of the highest term; 'sticky': to the node it last reached, until that node refuses
    * (then to the leader it names), like a real client that does not know a newer leader was elected.
@@ -157,13 +160,15 @@ export function generateSchedule(seed: number, options: ScheduleOptions = {}): S
   // before they existed (seeds found earlier replay the same faults).
   const more = new Rng((Math.trunc(seed) ^ 0x7ea5_1e55) >>> 0);
   const readEveryMs = more.chance(0.5) ? more.pick([10, 50, 200]) : 0;
+  const snapshotEvery = more.chance(0.4) ? more.pick([3, 10, 50, 200]) : 0;
+  const snapshotChunkChars = more.pick([8, 64, 8192]);
   if (nodes > 1 && more.chance(0.4)) {
     const transfers = Math.round((durationMs / 1000) * more.pick([0.5, 1, 2, 4]));
     for (let k = 0; k < transfers; k++) faults.push({ at: round(more.uniform(0, durationMs)), kind: 'transfer-leader', to: more.int(0, nodes - 1) });
   }
   const kept = faults.filter((f) => f.at < durationMs);
   kept.sort((a, b) => a.at - b.at);
-  return { seed, nodes, durationMs, proposeEveryMs, readEveryMs, client, preVote, checkQuorum, leaderNoop, faults: kept };
+  return { seed, nodes, durationMs, proposeEveryMs, readEveryMs, snapshotEvery, snapshotChunkChars, client, preVote, checkQuorum, leaderNoop, faults: kept };
 }
 
 function round(x: number): number {
@@ -216,6 +221,7 @@ export function describeSchedule(s: Schedule): string {
   const head =
     `seed ${s.seed}: ${s.nodes} nodes (n0 = 127.0.0.1:8000), ${s.durationMs} virtual ms, a write every ${s.proposeEveryMs} ms (${s.client} client)` +
     `${s.readEveryMs > 0 ? `, a read every ${s.readEveryMs} ms` : ''}` +
+    `${s.snapshotEvery > 0 ? `, a snapshot every ${s.snapshotEvery} entries (chunks of ${s.snapshotChunkChars})` : ''}` +
     `${s.preVote ? ', PreVote' : ''}${s.checkQuorum ? ', CheckQuorum' : ''}${s.leaderNoop ? ', leader no-op' : ''}`;
   return [head, `${s.faults.length} faults:`, ...s.faults.map(describeFault)].join('\n');
 }

@@ -9,6 +9,8 @@ import type {
   RequestVote,
   RequestVoteReply,
   TimeoutNow,
+  InstallSnapshot,
+  InstallSnapshotReply,
 } from '../raft/types';
 import { isPlainObject, jsonValueProblem } from './python-json';
 
@@ -255,6 +257,32 @@ export function validateMessage(value: unknown, from: NodeId): Message | string 
       const m: TimeoutNow = { type: 'TimeoutNow', term: term + 0, leaderId: from };
       return m;
     }
+    case 'InstallSnapshot': {
+      if (!hasExactly(value, ['type', 'term', 'leaderId', 'lastIncludedIndex', 'lastIncludedTerm', 'offset', 'data', 'done'], [])) return keysProblem(value);
+      const { term, leaderId, lastIncludedIndex, lastIncludedTerm, offset, data, done } = value;
+      if (!isIndex(term)) return 'InstallSnapshot.term must be a non-negative integer';
+      if (leaderId !== from) return 'InstallSnapshot.leaderId must be the sender';
+      if (!(isIndex(lastIncludedIndex) && lastIncludedIndex >= 1)) return 'InstallSnapshot.lastIncludedIndex must be a positive integer';
+      if (!(isIndex(lastIncludedTerm) && lastIncludedTerm >= 1 && lastIncludedTerm <= term)) return 'InstallSnapshot.lastIncludedTerm must be an integer in 1..term';
+      if (!isIndex(offset)) return 'InstallSnapshot.offset must be a non-negative integer';
+      if (typeof data !== 'string') return 'InstallSnapshot.data must be a string';
+      if (typeof done !== 'boolean') return 'InstallSnapshot.done must be a boolean';
+      const m: InstallSnapshot = {
+        type: 'InstallSnapshot', term: term + 0, leaderId: from, lastIncludedIndex: lastIncludedIndex + 0,
+        lastIncludedTerm: lastIncludedTerm + 0, offset: offset + 0, data, done,
+      };
+      return m;
+    }
+    case 'InstallSnapshotReply': {
+      if (!hasExactly(value, ['type', 'term', 'lastIncludedIndex', 'nextOffset', 'done'], [])) return keysProblem(value);
+      const { term, lastIncludedIndex, nextOffset, done } = value;
+      if (!isIndex(term)) return 'InstallSnapshotReply.term must be a non-negative integer';
+      if (!isIndex(lastIncludedIndex)) return 'InstallSnapshotReply.lastIncludedIndex must be a non-negative integer';
+      if (!isIndex(nextOffset)) return 'InstallSnapshotReply.nextOffset must be a non-negative integer';
+      if (typeof done !== 'boolean') return 'InstallSnapshotReply.done must be a boolean';
+      const m: InstallSnapshotReply = { type: 'InstallSnapshotReply', term: term + 0, lastIncludedIndex: lastIncludedIndex + 0, nextOffset: nextOffset + 0, done };
+      return m;
+    }
     default:
       return `unknown message type ${JSON.stringify(value['type'])?.slice(0, 40) ?? 'undefined'}`;
   }
@@ -291,6 +319,14 @@ function canonical(message: Message): Message {
     case 'TimeoutNow': {
       const { type, term, leaderId } = message;
       return { type, term, leaderId };
+    }
+    case 'InstallSnapshot': {
+      const { type, term, leaderId, lastIncludedIndex, lastIncludedTerm, offset, data, done } = message;
+      return { type, term, leaderId, lastIncludedIndex, lastIncludedTerm, offset, data, done };
+    }
+    case 'InstallSnapshotReply': {
+      const { type, term, lastIncludedIndex, nextOffset, done } = message;
+      return { type, term, lastIncludedIndex, nextOffset, done };
     }
   }
 }

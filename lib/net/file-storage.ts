@@ -1,11 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Storage } from '../raft/storage';
-import type { HardState, LogEntry, NodeId, PersistentState } from '../raft/types';
+import type { HardState, LogEntry, NodeId, PersistentState, Snapshot } from '../raft/types';
 import {
   RaftFileError,
   fileNamesFor,
   formatLogEntry,
+  formatSnapshot,
+  formatSnapshotHeader,
+  readSnapshotFile,
+  snapshotFileFor,
   formatStateMachine,
   formatStorage,
   fsyncDirectory,
@@ -35,12 +39,16 @@ export class FileStorage implements Storage {
   readonly fsync: boolean;
   readonly jsonStyle: JsonStyle;
   /** How many writes of each kind happened and how many fsyncs they cost (the benchmark reports these). */
-  readonly stats = { hardState: 0, logAppends: 0, logRewrites: 0, stateMachine: 0, fsyncs: 0 };
+  readonly stats = { hardState: 0, logAppends: 0, logRewrites: 0, stateMachine: 0, snapshots: 0, fsyncs: 0 };
+  /** Log compaction's file beside raftos's (written only once the node snapshots). */
+  readonly snapshotFile: string;
 
   private readonly dir: string;
-  /** The .log's lines as they are on disk (raftos's spacing kept), without '\n'. */
+  /** The .log's entry lines as they are on disk (raftos's spacing kept), without '\n'. */
   private lines: string[] = [];
+  /** The entries after the snapshot (entries[0] is at index base + 1). */
   private entries: LogEntry[] = [];
+  private snapshot: Snapshot | null = null;
   private loaded = false;
   /** The .log can take an append as it is (else the next write rewrites it first). */
   private appendable = true;
@@ -50,6 +58,7 @@ export class FileStorage implements Storage {
   constructor(dir: string, nodeId: NodeId, options: FileStorageOptions = {}) {
     this.dir = dir;
     this.files = fileNamesFor(dir, nodeId);
+    this.snapshotFile = snapshotFileFor(dir, nodeId);
     this.fsync = options.fsync ?? true;
     this.jsonStyle = options.jsonStyle ?? 'python';
   }
@@ -64,28 +73,75 @@ export class FileStorage implements Storage {
     fs.mkdirSync(this.dir, { recursive: true });
     const log = readLogFile(this.files.log);
     const hard = readStorageFile(this.files.storage);
-    const lastTerm = log.entries.length > 0 ? log.entries[log.entries.length - 1]!.term : 0;
+    const snapshot = readSnapshotFile(this.snapshotFile);
+    const cut = log.snapshot?.index ?? 0;
+    if (snapshot === null && cut > 0) {
+      throw new RaftFileError(this.files.log, 1, `the entries up to ${cut} are said to be in a snapshot, but ${this.snapshotFile} does not exist`);
+    }
+    if (snapshot !== null && snapshot.index < cut) {
+      throw new RaftFileError(this.snapshotFile, 1, `the snapshot ends at index ${snapshot.index}, but ${this.files.log} starts after index ${cut}`);
+    }
+    let entries = [...log.entries];
+    let lines = [...log.lines];
+    let appendable = log.appendable;
+    if (snapshot !== null && snapshot.index > cut) {
+      // The snapshot was written and the node stopped before it cut the log: cut it now (in memory; the next
+      // write rewrites the file), keeping the entries after the snapshot only if the log matches it there.
+      const at = snapshot.index - cut - 1;
+      const keep = at < entries.length && entries[at]!.term === snapshot.term ? at + 1 : entries.length;
+      entries = entries.slice(keep);
+      lines = lines.slice(keep);
+      appendable = false;
+    }
+    const lastTerm = entries.length > 0 ? entries[entries.length - 1]!.term : (snapshot?.term ?? 0);
     if (hard !== null && hard.currentTerm < lastTerm) {
       throw new RaftFileError(
         this.files.storage,
         1,
-        `"term" ${hard.currentTerm} is lower than term ${lastTerm} of the last entry in ${this.files.log} (line ${log.entries.length})`,
+        `"term" ${hard.currentTerm} is lower than term ${lastTerm} of the last entry in ${this.files.log}`,
       );
     }
     this.closeAppendFd();
-    this.entries = [...log.entries];
+    this.entries = entries;
     // Keep the lines' original text (e.g. ujson's compact spacing): rewriting the tail after a
     // truncation leaves the head of a raftos file byte-for-byte as it was.
-    this.lines = [...log.lines];
-    this.appendable = log.appendable;
+    this.lines = lines;
+    this.appendable = appendable;
+    this.snapshot = snapshot;
     this.loaded = true;
     // Every node of the manual's artifact folder has a .log, even one that never received an entry.
     if (!fs.existsSync(this.files.log)) fs.closeSync(fs.openSync(this.files.log, 'a'));
-    return {
+    const state = {
       currentTerm: Math.max(hard?.currentTerm ?? 0, lastTerm),
       votedFor: hard?.votedFor ?? null,
       log: [...this.entries],
     };
+    return snapshot === null ? state : { ...state, snapshot };
+  }
+
+  /** The last index the snapshot covers, 0 without one. */
+  get snapshotIndex(): number {
+    return this.snapshot?.index ?? 0;
+  }
+
+  /**
+   * Log compaction: the .snapshot file is replaced atomically and fsync'd first, then the log is cut (rewritten
+   * with a first line naming the snapshot), so a crash in between leaves a snapshot and a log that load() cuts.
+   */
+  saveSnapshot(snapshot: Snapshot): void {
+    this.checkOpen();
+    if (!this.loaded) this.load();
+    const base = this.snapshotIndex;
+    if (snapshot.index <= base) return;
+    writeFileAtomic(this.snapshotFile, formatSnapshot(snapshot, this.jsonStyle), { fsync: this.fsync });
+    if (this.fsync) this.stats.fsyncs += 2;
+    this.stats.snapshots++;
+    const at = snapshot.index - base - 1;
+    const keep = at < this.entries.length && this.entries[at]!.term === snapshot.term ? at + 1 : this.entries.length;
+    this.snapshot = snapshot;
+    this.entries = this.entries.slice(keep);
+    this.rewrite(this.lines.slice(keep));
+    this.lines = this.lines.slice(keep);
   }
 
   saveHardState(state: HardState): void {
@@ -98,20 +154,24 @@ export class FileStorage implements Storage {
   writeLog(from: number, entries: readonly LogEntry[]): void {
     this.checkOpen();
     if (!this.loaded) this.load();
-    const length = this.entries.length;
-    if (!Number.isInteger(from) || from < 1 || from > length + 1) {
-      throw new RangeError(`writeLog from index ${from} would leave a gap after index ${length}`);
+    const base = this.snapshotIndex;
+    const length = base + this.entries.length;
+    if (!Number.isInteger(from) || from <= base || from > length + 1) {
+      throw new RangeError(from <= base && Number.isInteger(from)
+        ? `writeLog from index ${from}: entries up to ${base} are in the snapshot`
+        : `writeLog from index ${from} would leave a gap after index ${length}`);
     }
-    if (from === length + 1 && entries.length === 0) return;
+    if (from === length + 1 && entries.length === 0 && this.appendable) return;
     const newLines = entries.map((e) => formatLogEntry(e, this.jsonStyle));
+    const keep = from - base - 1;
     if (from === length + 1 && this.appendable) {
       this.append(newLines);
     } else {
-      this.rewrite([...this.lines.slice(0, from - 1), ...newLines]);
+      this.rewrite([...this.lines.slice(0, keep), ...newLines]);
     }
-    this.entries.length = from - 1;
+    this.entries.length = keep;
     this.entries.push(...entries);
-    this.lines.length = from - 1;
+    this.lines.length = keep;
     this.lines.push(...newLines);
   }
 
@@ -130,6 +190,7 @@ export class FileStorage implements Storage {
     return readStateMachineFile(this.files.stateMachine);
   }
 
+  /** The entries after the snapshot. */
   get log(): readonly LogEntry[] {
     return this.entries;
   }
@@ -161,7 +222,8 @@ export class FileStorage implements Storage {
   private rewrite(lines: readonly string[]): void {
     // The open descriptor would keep writing to the replaced inode.
     this.closeAppendFd();
-    writeFileAtomic(this.files.log, lines.map((l) => l + '\n').join(''), { fsync: this.fsync });
+    const header = this.snapshot === null ? '' : formatSnapshotHeader(this.snapshot.index, this.snapshot.term, this.jsonStyle) + '\n';
+    writeFileAtomic(this.files.log, header + lines.map((l) => l + '\n').join(''), { fsync: this.fsync });
     this.appendable = true;
     this.stats.logRewrites++;
     if (this.fsync) this.stats.fsyncs += 2;

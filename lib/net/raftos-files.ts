@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { HardState, LogEntry, NodeId } from '../raft/types';
+import type { HardState, LogEntry, NodeId, Snapshot } from '../raft/types';
 import { isPlainObject, jsonValueProblem, pythonJson } from './python-json';
 import { parseNodeId } from './udp-transport';
 
@@ -33,6 +33,15 @@ export interface RaftosFileNames {
   readonly stateMachine: string;
 }
 
+/**
+ * Log compaction's file beside raftos's three (not a raftos file): `127.0.0.1_8000.snapshot`, the state machine
+ * after applying entries 1..last_included_index. A node that never snapshots never writes one.
+ */
+export function snapshotFileFor(dir: string, nodeId: NodeId): string {
+  parseNodeId(nodeId, 'node id');
+  return path.join(dir, `${nodeId.replace(/:/g, '_')}.snapshot`);
+}
+
 /** raftos names the files after the node id with ':' replaced by '_': 127.0.0.1_8000.log. */
 export function fileNamesFor(dir: string, nodeId: NodeId): RaftosFileNames {
   parseNodeId(nodeId, 'node id');
@@ -44,9 +53,15 @@ export function fileNamesFor(dir: string, nodeId: NodeId): RaftosFileNames {
 
 /** What a .log file says, plus whether appending a line to it as it stands would be safe. */
 export interface ParsedLog {
+  /** The entries from index `snapshot.index + 1` (1 without a snapshot) on. */
   readonly entries: LogEntry[];
   /** Each entry's line as written (its spacing kept, '\r' dropped), without '\n'. */
   readonly lines: string[];
+  /**
+   * The log's first line when the entries up to `index` were compacted into a snapshot:
+   * `{"snapshot": {"last_included_index": N, "last_included_term": T}}`. Absent in raftos's own files.
+   */
+  readonly snapshot?: { readonly index: number; readonly term: number };
   /** The file is empty or ends with exactly one '\n' after the last entry and has no '\r'. */
   readonly appendable: boolean;
 }
@@ -56,19 +71,73 @@ export function parseLogText(text: string, file: string): ParsedLog {
   let last = lines.length;
   while (last > 0 && lines[last - 1]!.trim() === '') last--;
   const entries: LogEntry[] = [];
-  for (let i = 0; i < last; i++) {
+  const snapshot = last > 0 ? parseSnapshotHeader(lines[0]!, file) : null;
+  const first = snapshot === null ? 0 : 1;
+  let floor = snapshot?.term ?? 0;
+  for (let i = first; i < last; i++) {
     const lineNo = i + 1;
     const line = lines[i]!;
     if (line.trim() === '') throw new RaftFileError(file, lineNo, `empty line (line N must hold log entry N)`);
     const entry = parseEntry(parseJson(line, file, lineNo), file, lineNo);
-    const prev = entries[entries.length - 1];
-    if (prev && entry.term < prev.term) {
-      throw new RaftFileError(file, lineNo, `term ${entry.term} is lower than term ${prev.term} on line ${lineNo - 1} (terms in a log never decrease)`);
+    if (entry.term < floor) {
+      const what = entries.length > 0 ? `term ${floor} on line ${lineNo - 1}` : `the snapshot's last term ${floor}`;
+      throw new RaftFileError(file, lineNo, `term ${entry.term} is lower than ${what} (terms in a log never decrease)`);
     }
+    floor = entry.term;
     entries.push(entry);
   }
   const appendable = !text.includes('\r') && (text === '' || (text.endsWith('\n') && last === lines.length - 1));
-  return { entries, lines: lines.slice(0, last).map((l) => l.replace(/\r$/, '')), appendable };
+  const parsed = { entries, lines: lines.slice(first, last).map((l) => l.replace(/\r$/, '')), appendable };
+  return snapshot === null ? parsed : { ...parsed, snapshot };
+}
+
+/** The header line of a compacted log, or null when the line is an ordinary entry. */
+function parseSnapshotHeader(line: string, file: string): { index: number; term: number } | null {
+  if (!/^\s*\{\s*"snapshot"/.test(line)) return null;
+  const value = parseJson(line, file, 1);
+  if (!isPlainObject(value) || Object.keys(value).length !== 1 || !isPlainObject(value['snapshot'])) {
+    throw new RaftFileError(file, 1, 'expected {"snapshot": {"last_included_index": N, "last_included_term": T}}');
+  }
+  const header = value['snapshot'];
+  const index = header['last_included_index'];
+  const term = header['last_included_term'];
+  if (Object.keys(header).length !== 2 || !isTerm(index) || index < 1 || !isTerm(term) || term < 1) {
+    throw new RaftFileError(file, 1, `"snapshot" must be {"last_included_index": N, "last_included_term": T} with N, T >= 1, found ${show(header)}`);
+  }
+  return { index, term };
+}
+
+export function formatSnapshotHeader(index: number, term: number, style: JsonStyle = 'python'): string {
+  return serialize({ snapshot: { last_included_index: index, last_included_term: term } }, style);
+}
+
+/** A .snapshot file's text: {"last_included_index": N, "last_included_term": T, "state": {...}}. */
+export function parseSnapshotText(text: string, file: string): Snapshot {
+  const value = parseJson(text, file, 1);
+  if (!isPlainObject(value)) throw new RaftFileError(file, 1, `expected an object {"last_included_index", "last_included_term", "state"}, found ${kind(value)}`);
+  for (const key of Object.keys(value)) {
+    if (!['last_included_index', 'last_included_term', 'state'].includes(key)) throw new RaftFileError(file, 1, `unexpected key ${JSON.stringify(key)}`);
+  }
+  const index = value['last_included_index'];
+  const term = value['last_included_term'];
+  const state = value['state'];
+  if (!isTerm(index) || index < 1) throw new RaftFileError(file, 1, `"last_included_index" must be a positive integer, found ${show(index)}`);
+  if (!isTerm(term) || term < 1) throw new RaftFileError(file, 1, `"last_included_term" must be a positive integer, found ${show(term)}`);
+  if (!isPlainObject(state)) throw new RaftFileError(file, 1, `"state" must be an object (the state machine's dict), found ${kind(state)}`);
+  const problem = jsonValueProblem(state);
+  if (problem !== null) throw new RaftFileError(file, 1, `"state" ${problem}`);
+  return { index, term, state: JSON.stringify(state) };
+}
+
+/** null when the file does not exist. */
+export function readSnapshotFile(file: string): Snapshot | null {
+  const text = readTextFile(file);
+  return text === null ? null : parseSnapshotText(text, file);
+}
+
+export function formatSnapshot(snapshot: Snapshot, style: JsonStyle = 'python'): string {
+  const state: unknown = JSON.parse(snapshot.state);
+  return serialize({ last_included_index: snapshot.index, last_included_term: snapshot.term, state }, style);
 }
 
 function parseEntry(value: unknown, file: string, line: number): LogEntry {

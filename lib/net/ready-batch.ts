@@ -1,4 +1,4 @@
-import type { AppliedEntry, CoreNote, HardState, LogEntry, Message, NodeId, Outbound, ReadResult, Ready } from '../raft/types';
+import type { AppliedEntry, CoreNote, HardState, LogEntry, Message, NodeId, Outbound, ReadResult, Ready, Snapshot } from '../raft/types';
 
 /**
  * Group commit for the real node: every Ready of one event-loop turn merged into one write, and the
@@ -13,6 +13,7 @@ export interface ReadyBatch {
   apply: AppliedEntry[];
   notes: CoreNote[];
   reads?: ReadResult[];
+  snapshot?: { snapshot: Snapshot; restore: boolean };
 }
 
 export function emptyBatch(): ReadyBatch {
@@ -25,6 +26,18 @@ export function emptyBatch(): ReadyBatch {
  * write from an earlier index replaces what it covers), messages, applies and notes are concatenated.
  */
 export function mergeReady(batch: ReadyBatch, next: Ready): void {
+  if (next.snapshot) {
+    // A later snapshot covers an earlier one; a received one replaces the state machine, so entries of the
+    // batch it covers are not applied on top of it.
+    const restore = next.snapshot.restore || (batch.snapshot?.restore ?? false);
+    batch.snapshot = { snapshot: next.snapshot.snapshot, restore };
+    if (next.snapshot.restore) batch.apply = batch.apply.filter((a) => a.index > next.snapshot!.snapshot.index);
+    const cut = next.snapshot.snapshot.index;
+    if (batch.log && batch.log.from <= cut) {
+      const kept = batch.log.entries.slice(cut + 1 - batch.log.from);
+      batch.log = { from: cut + 1, entries: kept };
+    }
+  }
   if (next.hardState) batch.hardState = next.hardState;
   if (next.log) {
     const { from, entries } = next.log;

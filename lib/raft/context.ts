@@ -6,6 +6,8 @@ import type { AppendEntries, AppendEntriesReply, Command, LogEntry, Message, Nod
  */
 export interface RaftLog {
   readonly lastIndex: number;
+  /** The last index a snapshot covers (section 7): entries up to it are compacted away; 0 without a snapshot. */
+  readonly snapshotIndex: number;
   /** The term of the last entry, 0 for an empty log. */
   readonly lastTerm: number;
   /** log[index].term; 0 for index 0; undefined past the end or below 0. */

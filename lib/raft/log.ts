@@ -7,40 +7,57 @@ import type { LogEntry } from './types';
  * the follower that stores them, share the same objects, so nobody can change another server's log in place.
  */
 export class MemoryLog implements RaftLog {
+  /** The entries after the snapshot: entries[0] is at index snapshotIndex + 1. */
   private readonly entries: LogEntry[];
+  private base = 0;
+  private baseTerm = 0;
   /** Lowest index changed (appended or truncated) and not yet persisted; Infinity when clean. */
   private changedFrom = Infinity;
   /** Counts every change: a driver compares it before and after a handler. */
   version = 0;
 
-  constructor(initial: readonly LogEntry[] = []) {
+  /** `initial`: the entries after `snapshot` (if any). */
+  constructor(initial: readonly LogEntry[] = [], snapshot?: { readonly index: number; readonly term: number }) {
     this.entries = initial.map(freezeEntry);
+    if (snapshot) {
+      this.base = snapshot.index;
+      this.baseTerm = snapshot.term;
+    }
+  }
+
+  /** The last index covered by the snapshot (entries up to it are compacted away); 0 without one. */
+  get snapshotIndex(): number {
+    return this.base;
+  }
+
+  get snapshotTerm(): number {
+    return this.baseTerm;
   }
 
   get lastIndex(): number {
-    return this.entries.length;
+    return this.base + this.entries.length;
   }
 
   get lastTerm(): number {
     const n = this.entries.length;
-    return n === 0 ? 0 : this.entries[n - 1]!.term;
+    return n === 0 ? this.baseTerm : this.entries[n - 1]!.term;
   }
 
   termAt(index: number): number | undefined {
-    if (index === 0) return 0;
-    if (!(index > 0) || index > this.entries.length) return undefined;
-    return this.entries[index - 1]?.term;
+    if (index === this.base) return this.baseTerm;
+    if (!(index > this.base) || index > this.lastIndex) return undefined;
+    return this.entries[index - this.base - 1]?.term;
   }
 
   entryAt(index: number): LogEntry | undefined {
-    if (!(index >= 1) || index > this.entries.length) return undefined;
-    return this.entries[index - 1];
+    if (!(index > this.base) || index > this.lastIndex) return undefined;
+    return this.entries[index - this.base - 1];
   }
 
   entriesFrom(index: number, max = Infinity): LogEntry[] {
-    const from = Math.max(1, Math.floor(index));
-    const end = Math.min(this.entries.length, from - 1 + max);
-    return end >= from ? this.entries.slice(from - 1, end) : [];
+    const from = Math.max(this.base + 1, Math.floor(index));
+    const end = Math.min(this.lastIndex, from - 1 + max);
+    return end >= from ? this.entries.slice(from - this.base - 1, end - this.base) : [];
   }
 
   append(entry: LogEntry): number {
@@ -49,15 +66,16 @@ export class MemoryLog implements RaftLog {
     }
     this.entries.push(freezeEntry(entry));
     this.version++;
-    const index = this.entries.length;
+    const index = this.lastIndex;
     if (index < this.changedFrom) this.changedFrom = index;
     return index;
   }
 
   truncateFrom(index: number): void {
     if (!Number.isInteger(index) || index < 1) throw new RangeError(`truncateFrom(${String(index)}): the first index is 1`);
-    if (index > this.entries.length) return;
-    this.entries.length = index - 1;
+    if (index <= this.base) throw new RangeError(`truncateFrom(${index}): entries up to ${this.base} are in the snapshot (committed)`);
+    if (index > this.lastIndex) return;
+    this.entries.length = index - this.base - 1;
     this.version++;
     if (index < this.changedFrom) this.changedFrom = index;
   }
@@ -65,10 +83,29 @@ export class MemoryLog implements RaftLog {
   lastIndexOfTerm(term: number): number {
     for (let i = this.entries.length; i >= 1; i--) {
       const t = this.entries[i - 1]!.term;
-      if (t === term) return i;
+      if (t === term) return this.base + i;
       if (t < term) return 0;
     }
-    return 0;
+    return this.base > 0 && this.baseTerm === term ? this.base : 0;
+  }
+
+  // ---- Log compaction (section 7) ----
+
+  /**
+   * Drop the entries up to `index` (a snapshot covers them). If the log holds no entry at `index` of `term`
+   * (a snapshot from the leader beyond or unlike this log), every entry goes: Figure 13, steps 6 and 7.
+   */
+  compact(index: number, term: number): void {
+    if (index <= this.base) return;
+    const keeps = this.termAt(index) === term;
+    if (keeps) this.entries.splice(0, index - this.base);
+    else this.entries.length = 0;
+    this.base = index;
+    this.baseTerm = term;
+    this.version++;
+    // Unpersisted changes below the new base are the snapshot's now; a discarded log is written as empty after it.
+    if (this.changedFrom <= index || !keeps) this.changedFrom = Math.min(this.changedFrom, index + 1);
+    if (this.changedFrom <= index) this.changedFrom = index + 1;
   }
 
   // ---- For the driver ----
@@ -81,12 +118,12 @@ export class MemoryLog implements RaftLog {
   /** What changed since the last call: the log from `from` on is now `entries` (and the rest is gone). */
   takeChanges(): { from: number; entries: readonly LogEntry[] } | undefined {
     if (this.changedFrom === Infinity) return undefined;
-    const from = Math.min(this.changedFrom, this.entries.length + 1);
+    const from = Math.min(this.changedFrom, this.lastIndex + 1);
     this.changedFrom = Infinity;
-    return { from, entries: this.entries.slice(from - 1) };
+    return { from, entries: this.entries.slice(from - this.base - 1) };
   }
 
-  /** The whole log (read-only view, no copy). */
+  /** The entries after the snapshot, from index snapshotIndex + 1 (read-only view, no copy). */
   get all(): readonly LogEntry[] {
     return this.entries;
   }

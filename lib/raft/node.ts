@@ -3,8 +3,8 @@ import { figure2Handlers } from './handlers';
 import { MemoryLog } from './log';
 import { figure2Rules, type LogView, type RaftRules } from './rules';
 import type {
-  AppendEntriesReply, AppliedEntry, Command, CoreNote, HardState, LogEntry, Message, NodeId, Outbound, PersistentState, ReadResult,
-  Ready, RequestVote, RequestVoteReply, Role,
+  AppendEntries, AppendEntriesReply, AppliedEntry, Command, CoreNote, HardState, InstallSnapshot, InstallSnapshotReply, LogEntry, Message,
+  NodeId, Outbound, PersistentState, ReadResult, Ready, RequestVote, RequestVoteReply, Role, Snapshot,
 } from './types';
 
 export interface Timings {
@@ -31,6 +31,8 @@ export interface RaftOptions extends Partial<Timings> {
   /** §8: a new leader appends an empty entry so earlier-term entries commit without waiting for a client. */
   readonly leaderNoop?: boolean;
   readonly maxEntriesPerAppend?: number;
+  /** Largest piece of a snapshot's state (characters of its JSON text) in one InstallSnapshot. Default 8192. */
+  readonly snapshotChunkChars?: number;
   /** Replacements for Figure 2's small rules (a student's, or a bug-zoo variant's). */
   readonly rules?: Partial<RaftRules>;
   /** Replacements for any of Figure 2's handlers; the others are the reference ones (lib/raft/handlers.ts). */
@@ -61,7 +63,10 @@ export interface RaftCore {
   readonly commitIndex: number;
   readonly lastApplied: number;
   readonly lastIndex: number;
+  /** The entries after the snapshot (index snapshotIndex + 1 first). */
   readonly log: readonly LogEntry[];
+  /** The last index the latest snapshot covers, 0 without one (section 7). */
+  readonly snapshotIndex: number;
   /** Votes granted to this (pre)candidate in its current election, itself included. */
   readonly votesReceived: ReadonlySet<NodeId>;
   nextIndexOf(peer: NodeId): number | undefined;
@@ -75,6 +80,11 @@ export interface RaftCore {
   readIndex(id: number, now: number): ReadOutcome;
   /** Dissertation 3.10: bring `to` up to date, then tell it to campaign at once (TimeoutNow). */
   transferLeadership(to: NodeId, now: number): TransferOutcome;
+  /**
+   * Log compaction (section 7): the application's state after applying entries 1..index is `state` (JSON text);
+   * the entries up to `index` are dropped. `index` must be applied and above the current snapshot.
+   */
+  snapshot(index: number, state: string, now: number): Ready;
 }
 
 /** Builds the server a driver runs: `new RaftNode(...)` by default, a student's isolated one in the course. */
@@ -138,6 +148,14 @@ export class RaftNode implements RaftCore {
   private readonly ackedRound = new Map<NodeId, number>();
   private pendingReads: { readonly id: number; readonly index: number; readonly round: number }[] = [];
 
+  // Log compaction (section 7, Figure 13).
+  private latestSnapshot: Snapshot | null;
+  private readonly snapshotChunkChars: number;
+  /** Per follower: which snapshot is on its way and how much of it the follower has acknowledged. */
+  private readonly snapshotSent = new Map<NodeId, { readonly index: number; offset: number }>();
+  /** A snapshot arriving in chunks (follower). */
+  private incoming: { readonly index: number; readonly term: number; readonly chunks: string[]; length: number } | null = null;
+
   // Leadership transfer (dissertation 3.10).
   private transferTarget: NodeId | null = null;
   private transferDeadline = Infinity;
@@ -168,6 +186,11 @@ export class RaftNode implements RaftCore {
       checkQuorum: options.checkQuorum ?? false,
       leaderNoop: options.leaderNoop ?? false,
     });
+    this.snapshotChunkChars = options.snapshotChunkChars ?? 8192;
+    if (!(Number.isInteger(this.snapshotChunkChars) && this.snapshotChunkChars >= 1)) {
+      throw new RangeError(`snapshotChunkChars must be a positive integer, got ${String(options.snapshotChunkChars)}`);
+    }
+    this.latestSnapshot = persisted.snapshot ?? null;
     this.ctx = new NodeState(this, persisted, config);
     this.resetElectionTimer();
   }
@@ -181,6 +204,9 @@ export class RaftNode implements RaftCore {
   get lastApplied(): number { return this.ctx.appliedUpTo; }
   get lastIndex(): number { return this.ctx.log.lastIndex; }
   get log(): readonly LogEntry[] { return this.ctx.log.all; }
+  get snapshotIndex(): number { return this.ctx.log.snapshotIndex; }
+  /** The latest snapshot this server took or installed, or null. */
+  get currentSnapshot(): Snapshot | null { return this.latestSnapshot; }
   get logView(): LogView { return this.ctx.log; }
   get hardState(): HardState { return { currentTerm: this.ctx.currentTerm, votedFor: this.ctx.votedFor }; }
   get clusterSize(): number { return this.peers.length + 1; }
@@ -256,11 +282,13 @@ export class RaftNode implements RaftCore {
         if (message.preVote) this.countPreVote(from, message);
         else if (ctx.role === 'candidate') this.invoke('onRequestVoteReply', event, () => this.handlers.onRequestVoteReply(ctx, from, message));
         break;
-      case 'AppendEntries':
-        this.invoke('onAppendEntries', event, () => this.handlers.onAppendEntries(ctx, from, message));
+      case 'AppendEntries': {
+        const request = this.trimToSnapshot(message);
+        this.invoke('onAppendEntries', event, () => this.handlers.onAppendEntries(ctx, from, request));
         if (message.term === ctx.currentTerm) this.lastLeaderContact = now;
         if (message.round !== undefined) this.echoRound(start, from, message.round);
         break;
+      }
       case 'AppendEntriesReply':
         if (ctx.role !== 'leader') break;
         if (message.term === ctx.currentTerm && ctx.nextIndex.has(from)) {
@@ -272,6 +300,16 @@ export class RaftNode implements RaftCore {
         break;
       case 'TimeoutNow':
         if (message.term === ctx.currentTerm && ctx.role !== 'leader') this.campaignOnTransfer(message.leaderId, start);
+        break;
+      case 'InstallSnapshot':
+        this.receiveSnapshotChunk(from, message);
+        if (message.term === ctx.currentTerm) this.lastLeaderContact = now;
+        break;
+      case 'InstallSnapshotReply':
+        if (ctx.role !== 'leader' || message.term !== ctx.currentTerm || !ctx.nextIndex.has(from)) break;
+        this.activePeers.add(from);
+        this.onSnapshotReply(from, message);
+        if (this.transferTarget === from && ctx.role === 'leader') this.continueTransfer(false);
         break;
       default: {
         const unknown: never = message;
@@ -351,6 +389,101 @@ export class RaftNode implements RaftCore {
   /** A follower's replies to an AppendEntries with a round carry it back (the student's handler need not know). */
   private echoRound(start: number, leader: NodeId, round: number): void {
     this.ctx.rewriteOutbox(start, (out) => (out.to === leader && out.message.type === 'AppendEntriesReply' ? { ...out.message, round } as AppendEntriesReply : out.message));
+  }
+
+  // ---- Log compaction (section 7, Figure 13), kept in the driver: the student's handlers never see a snapshot ----
+
+  snapshot(index: number, state: string, now: number): Ready {
+    this.begin(now, 'a snapshot', null);
+    const ctx = this.ctx;
+    if (!Number.isInteger(index) || index > ctx.appliedUpTo) {
+      throw new RangeError(`snapshot(${String(index)}): only applied entries can be compacted (applied up to ${ctx.appliedUpTo})`);
+    }
+    if (typeof state !== 'string') throw new TypeError('snapshot(): the state must be a JSON text (a string)');
+    if (index > ctx.log.snapshotIndex) {
+      const snapshot: Snapshot = { index, term: ctx.log.termAt(index)!, state };
+      ctx.installSnapshot(snapshot, false);
+      this.latestSnapshot = snapshot;
+    }
+    return this.takeReady();
+  }
+
+  /** @internal A follower needs entries this leader compacted away: it gets the snapshot instead. */
+  needsSnapshot(peer: NodeId): boolean {
+    const ctx = this.ctx;
+    return ctx.role === 'leader' && this.latestSnapshot !== null && (ctx.nextIndex.get(peer) ?? ctx.log.lastIndex + 1) <= ctx.log.snapshotIndex;
+  }
+
+  /** @internal The next chunk of the snapshot (stop-and-wait: one chunk in flight, resent on each heartbeat). */
+  sendSnapshotChunk(peer: NodeId): void {
+    const snapshot = this.latestSnapshot!;
+    let sent = this.snapshotSent.get(peer);
+    if (sent === undefined || sent.index !== snapshot.index) this.snapshotSent.set(peer, (sent = { index: snapshot.index, offset: 0 }));
+    const data = snapshot.state.slice(sent.offset, sent.offset + this.snapshotChunkChars);
+    this.ctx.send(peer, {
+      type: 'InstallSnapshot',
+      term: this.ctx.currentTerm,
+      leaderId: this.id,
+      lastIncludedIndex: snapshot.index,
+      lastIncludedTerm: snapshot.term,
+      offset: sent.offset,
+      data,
+      done: sent.offset + data.length >= snapshot.state.length,
+    });
+  }
+
+  /** InstallSnapshot receiver (Figure 13), chunk by chunk; the whole snapshot replaces what it covers. */
+  private receiveSnapshotChunk(from: NodeId, m: InstallSnapshot): void {
+    const ctx = this.ctx;
+    const reply = (nextOffset: number, done: boolean): void =>
+      ctx.send(from, { type: 'InstallSnapshotReply', term: ctx.currentTerm, lastIncludedIndex: m.lastIncludedIndex, nextOffset, done });
+    if (m.term < ctx.currentTerm) return reply(0, false); // 1. reply immediately if term < currentTerm
+    if (ctx.role !== 'follower') ctx.becomeFollower(`heard from leader ${m.leaderId} of term ${m.term}`);
+    ctx.leaderId = m.leaderId;
+    ctx.resetElectionTimer();
+    // Everything it covers is committed here already: nothing to install.
+    if (m.lastIncludedIndex <= ctx.commitIndex) return reply(m.offset + m.data.length, true);
+    let incoming = this.incoming;
+    const same = incoming !== null && incoming.index === m.lastIncludedIndex && incoming.term === m.lastIncludedTerm;
+    if (m.offset === 0) incoming = { index: m.lastIncludedIndex, term: m.lastIncludedTerm, chunks: [m.data], length: m.data.length };
+    else if (same && incoming!.length === m.offset) {
+      incoming!.chunks.push(m.data);
+      incoming!.length += m.data.length;
+    } else return reply(same ? incoming!.length : 0, false); // 2-4: a chunk out of order: ask from where we are
+    this.incoming = incoming;
+    if (!m.done) return reply(incoming!.length, false);
+    // 5-8: save the snapshot, keep the log after it if it matches, else discard the log; reset the state machine.
+    const snapshot: Snapshot = { index: incoming!.index, term: incoming!.term, state: incoming!.chunks.join('') };
+    this.incoming = null;
+    ctx.installSnapshot(snapshot, true);
+    this.latestSnapshot = snapshot;
+    reply(snapshot.state.length, true);
+  }
+
+  private onSnapshotReply(from: NodeId, r: InstallSnapshotReply): void {
+    const ctx = this.ctx;
+    const sent = this.snapshotSent.get(from);
+    if (r.done) {
+      if (r.lastIncludedIndex > (ctx.matchIndex.get(from) ?? 0)) ctx.matchIndex.set(from, Math.min(r.lastIncludedIndex, ctx.log.lastIndex));
+      if (r.lastIncludedIndex + 1 > ctx.nextIndex.get(from)!) ctx.nextIndex.set(from, r.lastIncludedIndex + 1);
+      if (sent !== undefined && sent.index <= r.lastIncludedIndex) this.snapshotSent.delete(from);
+      ctx.advanceCommitIndex();
+      if (ctx.role === 'leader' && ctx.nextIndex.get(from)! <= ctx.log.lastIndex) ctx.sendAppendEntries(from);
+      return;
+    }
+    if (sent === undefined || r.lastIncludedIndex !== sent.index || r.nextOffset === sent.offset) return; // stale or a duplicate
+    sent.offset = r.nextOffset;
+    if (this.needsSnapshot(from)) this.sendSnapshotChunk(from);
+  }
+
+  /** An AppendEntries reaching into this follower's snapshot: the committed part it covers is already here. */
+  private trimToSnapshot(m: AppendEntries): AppendEntries {
+    const log = this.ctx.log;
+    const base = log.snapshotIndex;
+    if (base === 0 || m.prevLogIndex >= base) return m;
+    const trimmed: AppendEntries = { ...m, prevLogIndex: base, prevLogTerm: log.snapshotTerm, entries: m.entries.slice(base - m.prevLogIndex) };
+    if (this.guardsMessages) freezeMessage(trimmed);
+    return trimmed;
   }
 
   // ---- Beyond Figure 2: leadership transfer (dissertation 3.10) ----
@@ -474,6 +607,7 @@ export class RaftNode implements RaftCore {
     if (to === 'leader') {
       this.readRound = 0;
       this.ackedRound.clear();
+      this.snapshotSent.clear();
       this.activePeers.clear();
       this.quorumDeadline = this.now + this.timings.electionTimeout.max;
       this.heartbeatDeadline = this.now + this.timings.heartbeatInterval;
@@ -605,6 +739,7 @@ class NodeState implements NodeContext {
   private notes: CoreNote[] = [];
   private applied: AppliedEntry[] = [];
   private reads: ReadResult[] | null = null;
+  private snapshotToWrite: { snapshot: Snapshot; restore: boolean } | undefined;
 
   constructor(private readonly node: RaftNode, persisted: PersistentState, readonly config: NodeConfig) {
     this.id = node.id;
@@ -612,7 +747,13 @@ class NodeState implements NodeContext {
     this.rules = node.rules;
     this.term = persisted.currentTerm;
     this.vote = persisted.votedFor;
-    this.log = new MemoryLog(persisted.log);
+    this.log = new MemoryLog(persisted.log, persisted.snapshot);
+    if (persisted.snapshot) {
+      // What a snapshot covers is committed and, once the driver restored it, applied.
+      this.commit = persisted.snapshot.index;
+      this.appliedUpTo = persisted.snapshot.index;
+      this.lastApplied = persisted.snapshot.index;
+    }
   }
 
   get role(): Role {
@@ -766,7 +907,26 @@ class NodeState implements NodeContext {
   }
 
   sendAppendEntries(peer: NodeId): void {
-    this.node.invoke('sendAppendEntries', null, () => this.node.handlers.sendAppendEntries(this, peer));
+    if (this.node.needsSnapshot(peer)) this.node.sendSnapshotChunk(peer);
+    else this.node.invoke('sendAppendEntries', null, () => this.node.handlers.sendAppendEntries(this, peer));
+  }
+
+  /** Compact the log up to the snapshot; a received one also moves commit and apply up to it (Figure 13, 5-8). */
+  installSnapshot(snapshot: Snapshot, restore: boolean): void {
+    this.log.compact(snapshot.index, snapshot.term);
+    if (this.logToWrite && this.logToWrite.from <= snapshot.index) {
+      this.logToWrite = { from: snapshot.index + 1, entries: this.log.entriesFrom(snapshot.index + 1) };
+    }
+    this.persist();
+    if (restore) {
+      if (snapshot.index > this.commit) {
+        this.commit = snapshot.index;
+        this.notes.push({ kind: 'commit', commitIndex: snapshot.index, term: this.term });
+      }
+      this.appliedUpTo = Math.max(this.appliedUpTo, snapshot.index);
+      this.lastApplied = Math.max(this.lastApplied, snapshot.index);
+    }
+    this.snapshotToWrite = { snapshot, restore };
   }
 
   advanceCommitIndex(): void {
@@ -817,6 +977,7 @@ class NodeState implements NodeContext {
       apply: AppliedEntry[];
       notes: CoreNote[];
       reads?: ReadResult[];
+      snapshot?: { snapshot: Snapshot; restore: boolean };
     } = {
       messages: this.outbox.length > 0 ? this.outbox : (noMessages as Outbound[]),
       apply: this.applied.length > 0 ? this.applied : (noApplies as AppliedEntry[]),
@@ -826,6 +987,8 @@ class NodeState implements NodeContext {
     if (this.logToWrite) ready.log = this.logToWrite;
     if (this.reads) ready.reads = this.reads;
     this.reads = null;
+    if (this.snapshotToWrite) ready.snapshot = this.snapshotToWrite;
+    this.snapshotToWrite = undefined;
     this.hardStateToWrite = undefined;
     this.logToWrite = undefined;
     // Most events leave some of these empty: they share one frozen empty array instead of a new one each.

@@ -10,6 +10,8 @@ export interface ServerSettings {
   readonly checkQuorum?: boolean;
   readonly leaderNoop?: boolean;
   readonly maxEntriesPerAppend?: number;
+  /** Characters of a snapshot's state per InstallSnapshot chunk (RaftOptions.snapshotChunkChars). */
+  readonly snapshotChunkChars?: number;
   readonly rules?: Partial<RaftRules>;
   readonly handlers?: Partial<Handlers>;
 }
@@ -29,6 +31,7 @@ export function raftOptionsFor(id: NodeId, members: readonly NodeId[], random: (
     checkQuorum: settings.checkQuorum ?? false,
     leaderNoop: settings.leaderNoop ?? false,
     ...(batch === undefined ? {} : { maxEntriesPerAppend: batch }),
+    ...(settings.snapshotChunkChars === undefined ? {} : { snapshotChunkChars: settings.snapshotChunkChars }),
     ...(settings.rules ? { rules: settings.rules } : {}),
     ...(settings.handlers ? { handlers: settings.handlers } : {}),
   };

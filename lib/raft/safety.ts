@@ -146,6 +146,36 @@ export class SafetyMonitor {
     }
   }
 
+  /**
+   * A node replaced its log up to `index` by a snapshot from its leader (Figure 13): a snapshot holds only
+   * committed entries, so its prefix is the committed one (an uncommitted prefix is a State Machine Safety bug).
+   */
+  onSnapshotInstall(node: NodeId, index: number, term: number): void {
+    if (index >= this.committedPrefix.length) {
+      throw new SafetyViolation('State Machine Safety', `${node} installed a snapshot up to index ${index}, but only ${this.committedIndex} entries are committed`);
+    }
+    const known = this.entries[index];
+    let record = known;
+    while (record !== undefined && record.prefix !== this.committedPrefix[index]) record = record.next;
+    if (record === undefined || record.term !== term) {
+      throw new SafetyViolation('State Machine Safety', `${node} installed a snapshot ending at index ${index} in term ${term}, but the entry committed there is of term ${record?.term ?? '?'}`);
+    }
+    const p = this.prefixOf(node);
+    const keeps = p.length > index && p[index] === this.committedPrefix[index];
+    if (!keeps) {
+      p.length = 0;
+      for (let i = 0; i <= index; i++) p.push(this.committedPrefix[i]!);
+    }
+    // What it covers counts as applied and committed here.
+    for (let i = 1; i <= index; i++) {
+      if (this.appliedPrefix[i] === undefined) {
+        this.appliedPrefix[i] = this.committedPrefix[i]!;
+        this.appliedBy[i] = node;
+      }
+    }
+    if ((this.commitSeen.get(node) ?? 0) < index) this.commitSeen.set(node, index);
+  }
+
   /** A restart loses volatile state (commitIndex, lastApplied); the persisted log is unchanged. */
   onRestart(node: NodeId): void {
     this.commitSeen.set(node, 0);

@@ -28,4 +28,18 @@ export class KeyValueStateMachine {
   toJSON(): Record<string, unknown> {
     return Object.fromEntries(this.data);
   }
+
+  /** The state as a snapshot holds it (JSON text). */
+  snapshotState(): string {
+    return JSON.stringify(this.toJSON());
+  }
+
+  /** A state machine holding what a snapshot's state says. */
+  static fromSnapshot(state: string): KeyValueStateMachine {
+    const value: unknown = JSON.parse(state);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError('a snapshot of the key/value store is a JSON object');
+    const machine = new KeyValueStateMachine();
+    machine.apply(value as Record<string, unknown>);
+    return machine;
+  }
 }

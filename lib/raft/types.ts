@@ -64,7 +64,31 @@ export interface TimeoutNow {
   readonly leaderId: NodeId;
 }
 
-export type Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply | TimeoutNow;
+/**
+ * Figure 13's InstallSnapshot: the leader sends its snapshot, in chunks, to a follower that needs entries it has
+ * compacted away. `data` is a piece of the snapshot's state (a JSON text) starting at `offset`.
+ */
+export interface InstallSnapshot {
+  readonly type: 'InstallSnapshot';
+  readonly term: number;
+  readonly leaderId: NodeId;
+  readonly lastIncludedIndex: number;
+  readonly lastIncludedTerm: number;
+  readonly offset: number;
+  readonly data: string;
+  readonly done: boolean;
+}
+
+/** Figure 13's reply (term) plus what the leader needs to send the next chunk: how much has arrived, and whether it is installed. */
+export interface InstallSnapshotReply {
+  readonly type: 'InstallSnapshotReply';
+  readonly term: number;
+  readonly lastIncludedIndex: number;
+  readonly nextOffset: number;
+  readonly done: boolean;
+}
+
+export type Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply | TimeoutNow | InstallSnapshot | InstallSnapshotReply;
 export type MessageType = Message['type'];
 
 export interface Outbound {
@@ -78,8 +102,17 @@ export interface HardState {
   readonly votedFor: NodeId | null;
 }
 
+/** A state machine's state after applying entries 1..index (the last of them of term `term`), as JSON text. */
+export interface Snapshot {
+  readonly index: number;
+  readonly term: number;
+  readonly state: string;
+}
+
 export interface PersistentState extends HardState {
+  /** The entries after the snapshot (all of them, from index 1, when there is none). */
   readonly log: readonly LogEntry[];
+  readonly snapshot?: Snapshot;
 }
 
 /** Notes the core leaves for the trace: why things happened, not what must be done. */
@@ -118,4 +151,10 @@ export interface Ready {
   readonly notes: readonly CoreNote[];
   /** Reads answered by this call: after applying `apply`, answer the ok ones from the state machine. */
   readonly reads?: readonly ReadResult[];
+  /**
+   * A new snapshot to persist before `log` (storage then drops the entries it covers; if its log does not hold the
+   * snapshot's last entry, all of them). `restore`: the state machine is replaced by the snapshot's state (one
+   * received from the leader), before `apply`.
+   */
+  readonly snapshot?: { readonly snapshot: Snapshot; readonly restore: boolean };
 }

@@ -66,6 +66,8 @@ export function shortLabel(m: Message): string {
     case 'AppendEntries': return m.entries.length === 0 ? `Heartbeat t${m.term}` : `Append ${m.entries.length} t${m.term}`;
     case 'AppendEntriesReply': return `${m.success ? 'Ack' : 'Nack'} ${m.matchIndex} t${m.term}`;
     case 'TimeoutNow': return `TimeoutNow t${m.term}`;
+    case 'InstallSnapshot': return `Snapshot ${m.lastIncludedIndex} t${m.term}`;
+    case 'InstallSnapshotReply': return `${m.done ? 'Installed' : 'Chunk ok'} ${m.lastIncludedIndex} t${m.term}`;
   }
 }
 

@@ -25,6 +25,13 @@ export interface ClusterOptions {
   readonly checkQuorum?: boolean;
   readonly leaderNoop?: boolean;
   readonly maxEntriesPerAppend?: number;
+  /**
+   * Log compaction (section 7): a node snapshots its state machine once its log holds more than this many
+   * entries after its last snapshot. Off by default.
+   */
+  readonly snapshotEvery?: number;
+  /** Characters of state per InstallSnapshot chunk (default 8192). */
+  readonly snapshotChunkChars?: number;
   /** Replace any of Figure 2's rules (a student's version, or a known-broken one). */
   readonly rules?: Partial<RaftRules>;
   /** Replace any of Figure 2's handlers (a student's, or a bug-zoo variant's); the rest are the reference ones. */
@@ -163,6 +170,8 @@ export class Cluster {
     this.ids = typeof nodes === 'number' ? labNodeIds(nodes) : [...nodes];
     if (this.ids.length === 0) throw new RangeError('a cluster needs at least one node');
     if (new Set(this.ids).size !== this.ids.length) throw new RangeError(`node ids must be unique: ${this.ids.join(', ')}`);
+    const every = options.snapshotEvery;
+    if (every !== undefined && !(Number.isInteger(every) && every >= 1)) throw new RangeError(`snapshotEvery must be a positive integer, got ${String(every)}`);
     this.network = { ...reliableNetwork, ...options.network };
     validateNetwork(this.network);
     this.trace = new Trace(options.trace ?? 'all');
@@ -324,6 +333,11 @@ export class Cluster {
   }
 
   /** How many nodes applied an entry at `index`, and which command (6.5840's nCommitted). */
+  /** What `id` has on stable storage: its snapshot (if any) and the log entries after it. */
+  persisted(id: NodeId): PersistentState {
+    return this.get(id).storage.load();
+  }
+
   committedAt(index: number): { count: number; command: Command | undefined } {
     let count = 0;
     let command: Command | undefined;
@@ -376,6 +390,19 @@ export class Cluster {
     if (!outcome.accepted) reads.refuse(tracked, outcome.leaderId);
     this.process(node, outcome.ready);
     return tracked;
+  }
+
+  /**
+   * Log compaction (section 7): `id` snapshots its state machine at what it has applied and drops the log
+   * entries the snapshot covers. Returns the snapshot's last index (unchanged if nothing new was applied).
+   */
+  snapshot(id: NodeId): number {
+    this.throwIfFailed();
+    const node = this.get(id);
+    const core = node.core;
+    if (!core) throw new Error(`${id} is down`);
+    if (core.lastApplied > core.snapshotIndex) this.process(node, core.snapshot(core.lastApplied, node.stateMachine.snapshotState(), this.now));
+    return core.snapshotIndex;
   }
 
   /** Reject a tracked read of `id` with ReadTimeoutError if it is still pending. */
@@ -458,7 +485,8 @@ export class Cluster {
   restart(id: NodeId): void {
     const node = this.get(id);
     if (node.core) return;
-    node.stateMachine = new KeyValueStateMachine();
+    const snapshot = node.storage.snapshot;
+    node.stateMachine = snapshot ? KeyValueStateMachine.fromSnapshot(snapshot.state) : new KeyValueStateMachine();
     this.safety?.onRestart(id);
     // With answerBeforePersisting the monitor followed the log in memory; the node comes back with what reached storage.
     if (this.options.bugs?.answerBeforePersistingMs !== undefined) this.safety?.onLogWrite(id, 1, node.storage.log, false);
@@ -666,11 +694,13 @@ export class Cluster {
           break;
       }
     }
+    const installed = ready.snapshot;
+    if (installed?.restore) safety?.onSnapshotInstall(id, installed.snapshot.index, installed.snapshot.term);
     const persistLater = this.options.bugs?.answerBeforePersistingMs;
-    if (persistLater !== undefined && (ready.hardState || ready.log)) {
+    if (persistLater !== undefined && (ready.hardState || ready.log || ready.snapshot)) {
       if (ready.log) safety?.onLogWrite(id, ready.log.from, ready.log.entries, core.role === 'leader');
       this.persistAfter(node, ready, persistLater);
-    } else if (ready.hardState || ready.log) {
+    } else if (ready.hardState || ready.log || ready.snapshot) {
       this.persist(node, ready);
       if (ready.log) safety?.onLogWrite(id, ready.log.from, ready.log.entries, core.role === 'leader');
     }
@@ -680,6 +710,10 @@ export class Cluster {
     }
     const messages = ready.messages;
     for (let i = 0; i < messages.length; i++) this.send(id, messages[i]!.to, messages[i]!.message);
+    if (installed?.restore) {
+      node.stateMachine = KeyValueStateMachine.fromSnapshot(installed.snapshot.state);
+      this.recordSnapshotApplied(node, installed.snapshot.index);
+    }
     const apply = ready.apply;
     for (let i = 0; i < apply.length; i++) {
       const { index, entry } = apply[i]!;
@@ -694,12 +728,34 @@ export class Cluster {
       for (let i = 0; i < apply.length; i++) proposals.onApplied(apply[i]!.index, apply[i]!.entry);
     }
     if (ready.reads !== undefined) node.reads?.onReady(ready);
+    const every = this.options.snapshotEvery;
+    if (every !== undefined && core.lastApplied - core.snapshotIndex >= every && core.lastIndex - core.snapshotIndex > every) {
+      this.process(node, core.snapshot(core.lastApplied, node.stateMachine.snapshotState(), t));
+      return;
+    }
     this.syncTimer(node);
+  }
+
+  /**
+   * A node that installed a snapshot up to `index` has, in effect, applied every entry it covers: its record of
+   * applied entries (6.5840's cfg.logs) takes them from the nodes that applied them one by one.
+   */
+  private recordSnapshotApplied(node: SimNode, index: number): void {
+    for (let i = 1; i <= index; i++) {
+      if (node.applied[i] !== undefined) continue;
+      for (const other of this.nodes.values()) {
+        const entry = other.applied[i];
+        if (entry !== undefined) {
+          node.applied[i] = entry;
+          break;
+        }
+      }
+    }
   }
 
   /** Write a Ready's term, vote and log to the node's storage, and trace what the log write did. */
   private persist(node: SimNode, ready: Ready): void {
-    const before = node.storage.log.length;
+    const before = node.storage.snapshotIndex + node.storage.log.length;
     persistReady(node.storage, ready);
     const log = ready.log;
     if (!log) return;

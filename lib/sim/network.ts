@@ -57,7 +57,7 @@ export function validateNetwork(options: NetworkOptions): void {
   }
   validateLatency(options.latency, 'network.latency');
   for (const [type, latency] of Object.entries(options.latencyByType ?? {})) {
-    if (!['RequestVote', 'RequestVoteReply', 'AppendEntries', 'AppendEntriesReply', 'TimeoutNow'].includes(type)) {
+    if (!['RequestVote', 'RequestVoteReply', 'AppendEntries', 'AppendEntriesReply', 'TimeoutNow', 'InstallSnapshot', 'InstallSnapshotReply'].includes(type)) {
       throw new RangeError(`network.latencyByType: unknown message type "${type}"`);
     }
     validateLatency(latency!, `network.latencyByType.${type}`);

@@ -316,6 +316,10 @@ export function summarizeMessage(m: Message): Record<string, unknown> {
       };
     case 'TimeoutNow':
       return { type: m.type, term: m.term };
+    case 'InstallSnapshot':
+      return { type: m.type, term: m.term, lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, offset: m.offset, bytes: m.data.length, done: m.done };
+    case 'InstallSnapshotReply':
+      return { type: m.type, term: m.term, lastIncludedIndex: m.lastIncludedIndex, nextOffset: m.nextOffset, done: m.done };
   }
 }
 
@@ -356,6 +360,10 @@ export function describeMessage(m: Message): string {
         : `AppendEntriesReply(term ${m.term}, refused${m.conflictIndex !== undefined ? `, hint ${m.conflictIndex}${m.conflictTerm !== undefined ? `/${m.conflictTerm}` : ''}` : ''})`;
     case 'TimeoutNow':
       return `TimeoutNow(term ${m.term})`;
+    case 'InstallSnapshot':
+      return `InstallSnapshot(term ${m.term}, last ${m.lastIncludedIndex}/${m.lastIncludedTerm}, bytes ${m.offset}+${m.data.length}${m.done ? ', done' : ''})`;
+    case 'InstallSnapshotReply':
+      return `InstallSnapshotReply(term ${m.term}, last ${m.lastIncludedIndex}, ${m.done ? 'installed' : `next ${m.nextOffset}`})`;
   }
 }
 

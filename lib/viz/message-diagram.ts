@@ -31,6 +31,8 @@ const abbreviations: Record<MessageArrow['type'], string> = {
   Heartbeat: 'HB',
   AppendEntriesReply: 'AE✓',
   TimeoutNow: 'TN',
+  InstallSnapshot: 'IS',
+  InstallSnapshotReply: 'IS✓',
 };
 
 const typeColours: Record<MessageArrow['type'], string> = {
@@ -40,6 +42,8 @@ const typeColours: Record<MessageArrow['type'], string> = {
   Heartbeat: '#9ecae1',
   AppendEntriesReply: '#31a354',
   TimeoutNow: '#756bb1',
+  InstallSnapshot: '#54278f',
+  InstallSnapshotReply: '#9e9ac8',
 };
 
 function typeOf(m: Message): MessageArrow['type'] {

@@ -58,6 +58,8 @@ function messageColour(m: MessageView): string {
     case 'AppendEntries': return msg.entries.length > 0 ? '#3b5bdb' : '#74c0fc';
     case 'AppendEntriesReply': return msg.success ? '#1098ad' : '#c2255c';
     case 'TimeoutNow': return '#862e9c';
+    case 'InstallSnapshot': return '#5f3dc4';
+    case 'InstallSnapshotReply': return '#9775fa';
   }
 }
 
