@@ -19,6 +19,7 @@
  *   {"cmd":"propose-one","id","count","warmup"}        -> latenciesMs (one write at a time, warm-up not included)
  *   {"cmd":"propose-many","id","count","concurrency"}  -> committed, failed, elapsedMs (count writes, concurrency in flight)
  *   {"cmd":"read-one","id","count","warmup","mode"}    -> latenciesMs, entriesWritten (mode readindex or log)
+ *   {"cmd":"snapshot","id"}                            -> index (the log compacted up to it)
  *   {"cmd":"stop","id"}                                -> stops the node, replies, exits
  * The worker also stops and exits when stdin closes, so it never outlives its parent.
  */
@@ -127,13 +128,14 @@ async function main(): Promise<void> {
     n.on('leader', (leader) => emit({ type: 'leader', leader, t: wallNow() }));
     n.on('role', (role, term) => emit({ type: 'role', role, term, t: wallNow() }));
     n.on('fatal', (error) => emit({ type: 'fatal', message: error.message }));
+    n.on('snapshot', (index, installed) => emit({ type: 'snapshot', index, installed, t: wallNow() }));
   };
 
   const handlers: Record<string, (request: Record<string, unknown>) => Promise<Record<string, unknown>>> = {
     status: async () => {
       const n = node;
       if (!n) return { running: false };
-      return { running: n.isRunning, role: n.role, term: n.term, leader: n.leader, commitIndex: n.commitIndex, lastApplied: n.lastApplied };
+      return { running: n.isRunning, role: n.role, term: n.term, leader: n.leader, commitIndex: n.commitIndex, lastApplied: n.lastApplied, snapshotIndex: n.snapshotIndex };
     },
     'propose-one': async (request) => {
       const n = requireNode();
@@ -154,6 +156,7 @@ async function main(): Promise<void> {
       }
       return { latenciesMs, failed, firstError };
     },
+    snapshot: async () => ({ index: requireNode().takeSnapshot() }),
     'read-one': async (request) => {
       // One linearizable read at a time: through ReadIndex ('readindex'), or an empty entry through the log ('log').
       const n = requireNode();

@@ -15,6 +15,8 @@
  * - real.read_ms_p50: one linearizable read at a time on the leader through ReadIndex (no log entry, no fsync);
  *   real.read_ms_p50_log_barrier: the same read as an empty entry committed through the log, the old way.
  * - the same commit figures with fsync off (suffix _nofsync): what the disk costs.
+ * - real.snapshot_install_ms: a follower 100,000 entries behind, restarted, until it has installed the leader's
+ *   snapshot; real.catch_up_by_log_ms: the same follower without a snapshot, replaying the log by AppendEntries.
  *
  * Times across processes are compared as performance.timeOrigin + performance.now() taken in each process.
  * Every process started here is stopped (SIGKILL after a bounded wait) before runReal returns or throws.
@@ -45,10 +47,12 @@ export interface RealSuiteOptions {
   readonly phases?: readonly RealPhase[];
   /** Extra node options for the workers, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] to profile them. */
   readonly workerNodeArgs?: readonly string[];
+  /** How far behind the follower of the snapshot phase is (default 100,000 entries). */
+  readonly snapshotEntries?: number;
 }
 
-export type RealPhase = 'election' | 'reelection' | 'commit' | 'read' | 'commit-serial' | 'commit-nofsync';
-const allPhases: readonly RealPhase[] = ['election', 'reelection', 'commit', 'read', 'commit-serial', 'commit-nofsync'];
+export type RealPhase = 'election' | 'reelection' | 'commit' | 'read' | 'commit-serial' | 'commit-nofsync' | 'snapshot';
+const allPhases: readonly RealPhase[] = ['election', 'reelection', 'commit', 'read', 'commit-serial', 'commit-nofsync', 'snapshot'];
 
 const repoRoot = path.resolve(__dirname, '..');
 const workerScript = path.join('bench', 'real-worker.ts');
@@ -444,6 +448,45 @@ async function measureCommits(
   return figures;
 }
 
+/**
+ * A follower `entries` behind, restarted from its files: time from its start until it holds the leader's state,
+ * through InstallSnapshot (the leader compacted its log) or, without a snapshot, through AppendEntries.
+ */
+async function measureCatchUp(pool: Workers, tempDirs: string[], entries: number, withSnapshot: boolean, log: (m: string) => void): Promise<number> {
+  const cluster = (await freshCluster(pool, tempDirs, true)).cluster;
+  try {
+    const leader = await cluster.agreedLeader();
+    const i = cluster.workers.findIndex((w) => w !== leader);
+    const follower = cluster.workers[i]!;
+    follower.kill();
+    await follower.exited;
+    const wrote = await leader.request('propose-many', { count: entries, concurrency: 200 }, 600_000);
+    if ((wrote['failed'] as number) > 0) throw new Error(`catch-up: ${String(wrote['failed'])} of ${entries} writes failed (${String(wrote['firstError'])})`);
+    const target = ((await leader.request('status'))['lastApplied'] as number);
+    if (withSnapshot && ((await leader.request('snapshot'))['index'] as number) < target) throw new Error('the leader did not snapshot what it applied');
+    const back = await cluster.restart(i);
+    const started = (back.events.find((e) => e.type === 'started')?.['t'] as number | undefined) ?? wallNow();
+    let doneAt: number;
+    if (withSnapshot) {
+      const installed = await back.waitForEvent('the snapshot installed', (e) => e.type === 'snapshot' && e['installed'] === true && (e['index'] as number) >= target, 600_000);
+      doneAt = installed['t'] as number;
+    } else {
+      const deadline = Date.now() + 600_000;
+      for (;;) {
+        if (((await back.request('status'))['lastApplied'] as number) >= target) break;
+        if (Date.now() > deadline) throw new Error(`catch-up: the follower did not apply ${target} entries within 600 s`);
+        await sleep(5);
+      }
+      doneAt = wallNow();
+    }
+    const ms = doneAt - started;
+    log(`catch-up of a follower ${target} entries behind, ${withSnapshot ? 'through InstallSnapshot' : 'through AppendEntries'}: ${ms.toFixed(1)} ms`);
+    return ms;
+  } finally {
+    await cluster.stop();
+  }
+}
+
 /** p50 of one linearizable read at a time on the leader: ReadIndex, or the old empty entry through the log. */
 async function measureReads(cluster: RealCluster, count: number, mode: 'readindex' | 'log', log: (m: string) => void): Promise<number> {
   const leader = await cluster.agreedLeader();
@@ -512,6 +555,13 @@ export async function runReal(options: RealSuiteOptions = {}): Promise<Metric[]>
         { metric: 'real.commit_per_s_write_then_send', value: c.perSecond, unit: 'writes/s' },
       );
       await serial.stop();
+    }
+    if (phases.has('snapshot')) {
+      const entries = options.snapshotEntries ?? 100_000;
+      metrics.push(
+        { metric: 'real.snapshot_install_ms', value: await measureCatchUp(pool, tempDirs, entries, true, log), unit: 'ms' },
+        { metric: 'real.catch_up_by_log_ms', value: await measureCatchUp(pool, tempDirs, entries, false, log), unit: 'ms' },
+      );
     }
     if (phases.has('commit-nofsync')) {
       const volatile = (await freshCluster(pool, tempDirs, false)).cluster;

@@ -414,6 +414,59 @@ describe('net: FileStorage', () => {
     assert.equal(restarted.currentTerm, 1);
     assert.deepEqual(restarted.log, [e(1, 1)]);
   });
+
+  it('a snapshot goes to a .snapshot file beside the others, and the log is cut after it, naming it on its first line', () => {
+    const s = open();
+    s.load();
+    s.saveHardState({ currentTerm: 3, votedFor: null });
+    s.writeLog(1, [e(1, 1), e(1, 2), e(2, 3), e(2, 4)]);
+    s.saveSnapshot({ index: 3, term: 2, state: JSON.stringify({ data_id: 3 }) });
+    const files = fileNamesFor(dir, ID);
+    assert.equal(fs.readFileSync(`${dir}/127.0.0.1_8000.snapshot`, 'utf8'), '{"last_included_index": 3, "last_included_term": 2, "state": {"data_id": 3}}');
+    assert.equal(fs.readFileSync(files.log, 'utf8'), '{"snapshot": {"last_included_index": 3, "last_included_term": 2}}\n{"term": 2, "command": {"data_id": 4}}\n');
+    s.writeLog(5, [e(2, 5)]);
+    s.writeLog(5, [e(3, 6)]); // a truncation after the snapshot keeps the header
+    assert.equal(parseLogText(fs.readFileSync(files.log, 'utf8'), files.log).snapshot?.index, 3);
+    s.close();
+    const again = open().load();
+    assert.deepEqual(again, { currentTerm: 3, votedFor: null, log: [e(2, 4), e(3, 6)], snapshot: { index: 3, term: 2, state: '{"data_id":3}' } });
+    assert.throws(() => open().writeLog(3, [e(2, 9)]), /entries up to 3 are in the snapshot/);
+  });
+
+  it('a crash after the snapshot was written and before the log was cut: load() cuts it', () => {
+    const files = fileNamesFor(dir, ID);
+    fs.writeFileSync(files.log, formatLog([e(1, 1), e(1, 2), e(2, 3)]));
+    fs.writeFileSync(`${dir}/127.0.0.1_8000.snapshot`, '{"last_included_index": 2, "last_included_term": 1, "state": {"data_id": 2}}');
+    const s = open();
+    assert.deepEqual(s.load().log, [e(2, 3)]);
+    s.writeLog(4, [e(2, 4)]);
+    assert.equal(fs.readFileSync(files.log, 'utf8'), '{"snapshot": {"last_included_index": 2, "last_included_term": 1}}\n' + formatLog([e(2, 3), e(2, 4)]));
+  });
+
+  it('a corrupt or missing snapshot is refused at start with the file named, and left untouched', () => {
+    const files = fileNamesFor(dir, ID);
+    const snapshotFile = `${dir}/127.0.0.1_8000.snapshot`;
+    fs.writeFileSync(files.log, '{"snapshot": {"last_included_index": 2, "last_included_term": 1}}\n' + formatLog([e(1, 3)]));
+    let err = catchError(() => open().load());
+    assert.ok(err instanceof RaftFileError);
+    assert.match(err.message, /127\.0\.0\.1_8000\.log line 1: the entries up to 2 are said to be in a snapshot, but .*\.snapshot does not exist/);
+    for (const [text, problem] of [
+      ['{"last_included_index": 2, "last_included_term": 1, "state": {"data_id": 2}', /snapshot line 1/],
+      ['{"last_included_index": 0, "last_included_term": 1, "state": {}}', /"last_included_index" must be a positive integer/],
+      ['{"last_included_index": 2, "last_included_term": 1, "state": [1]}', /"state" must be an object/],
+      ['{"last_included_index": 2, "last_included_term": 1}', /"state" must be an object/],
+      ['{"last_included_index": 1, "last_included_term": 1, "state": {}}', /the snapshot ends at index 1, but .*\.log starts after index 2/],
+    ] as const) {
+      fs.writeFileSync(snapshotFile, text);
+      err = catchError(() => open().load());
+      assert.ok(err instanceof RaftFileError, String(err));
+      assert.match(err.message, problem);
+      assert.ok(err.message.includes(err.message.includes('.log starts') ? '.snapshot' : '127.0.0.1_8000.snapshot'));
+      assert.equal(fs.readFileSync(snapshotFile, 'utf8'), text, 'left as it was');
+    }
+    fs.writeFileSync(files.log, '{"snapshot": {"last_included_index": 2}}\n');
+    assert.match(catchError(() => parseLogText(fs.readFileSync(files.log, 'utf8'), files.log)).message, /line 1: "snapshot" must be/);
+  });
 });
 
 function catchError(fn: () => unknown): Error {

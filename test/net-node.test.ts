@@ -511,6 +511,42 @@ describe('net: RealNode over UDP', function () {
     await assert.rejects(leader.transferLeadership(target.id), sharedErrors.TransferError);
   });
 
+  it('snapshots past snapshotEvery into .snapshot files, and a restarted cluster carries on from them', async () => {
+    const cluster = await startCluster({ snapshotEvery: 5 });
+    let leader = await agreedLeader(cluster.nodes);
+    for (let i = 1; i <= 12; i++) await leader.propose({ [`k${i % 4}`]: i });
+    await waitFor('every node to snapshot', () => cluster.nodes.every((n) => n.snapshotIndex >= 5 && n.stateMachine['k0'] === 12));
+    const states = cluster.nodes.map((n) => n.stateMachine);
+    for (const n of cluster.nodes) {
+      const snapshot = JSON.parse(fs.readFileSync(path.join(cluster.dir, n.id.replace(':', '_') + '.snapshot'), 'utf8')) as { last_included_index: number };
+      assert.equal(snapshot.last_included_index, n.snapshotIndex);
+      assert.match(fs.readFileSync(fileNamesFor(cluster.dir, n.id).log, 'utf8'), /^\{"snapshot": \{"last_included_index": \d+, "last_included_term": \d+\}\}\n/);
+    }
+    await Promise.all(cluster.nodes.map((n) => n.stop()));
+    for (const id of cluster.ids) await restart(cluster, id);
+    leader = await agreedLeader(cluster.nodes);
+    await leader.propose({ k1: 13 });
+    await waitFor('the restarted nodes to apply the new write', () => cluster.nodes.every((n) => n.stateMachine['k1'] === 13));
+    for (const [i, n] of cluster.nodes.entries()) assert.deepEqual({ ...n.stateMachine, k1: states[i]!['k1'] }, states[i]);
+  });
+
+  it('a follower far behind gets the snapshot in chunks that fit the datagram size, and installs it', async () => {
+    const cluster = await startCluster({ maxDatagramBytes: 700 });
+    const leader = await agreedLeader(cluster.nodes);
+    const behind = cluster.nodes.find((n) => n !== leader)!;
+    await behind.stop();
+    for (let i = 0; i < 30; i++) await leader.propose({ [`key${i}`]: 'x'.repeat(40) + i });
+    assert.ok(leader.takeSnapshot() >= 30);
+    await waitFor('the other follower to catch up', () => cluster.nodes.every((n) => n === behind || n.stateMachine['key29'] !== undefined));
+    const caughtUp = await restart(cluster, behind.id);
+    await waitFor('the restarted follower to install the snapshot', () => caughtUp.snapshotIndex >= 30, 10_000);
+    assert.deepEqual(caughtUp.stateMachine, leader.stateMachine);
+    assert.equal(JSON.parse(fs.readFileSync(fileNamesFor(cluster.dir, caughtUp.id).stateMachine, 'utf8'))['key7'], 'x'.repeat(40) + 7);
+    assert.equal(caughtUp.stats.unsendable + leader.stats.unsendable, 0, 'every chunk fit in a datagram');
+    await leader.propose({ after: 1 });
+    await waitFor('the follower to apply entries after the snapshot', () => caughtUp.stateMachine['after'] === 1);
+  });
+
   it('drops and counts bad datagrams and keeps working (with encryption)', async () => {
     const security: Security = { secret: 'lab secret', encrypt: true };
     const { nodes } = await startCluster({ security, maxDatagramBytes: 4096, leaderNoop: true });

@@ -80,6 +80,8 @@ export interface RealNodeEvents {
   role: [role: Role, term: number];
   leader: [leaderId: NodeId | null];
   apply: [index: number, entry: LogEntry];
+  /** A snapshot up to `index` was written: taken here, or `installed` from the leader (the state machine replaced). */
+  snapshot: [index: number, installed: boolean];
   /** Storage (or the core) failed: the node stopped itself, since it could no longer keep Raft's promises. */
   fatal: [error: Error];
 }
@@ -254,6 +256,11 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   get lastApplied(): number {
     return this.node.lastApplied;
   }
+  /** The last index this node's snapshot covers (0 without one); `log` holds the entries after it. */
+  get snapshotIndex(): number {
+    return this.node.snapshotIndex;
+  }
+
   get log(): readonly LogEntry[] {
     return this.node.log;
   }
@@ -515,6 +522,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     }
     if (!sendFirst) for (const out of messages) this.send(out.to, out.message);
 
+    if (ready.snapshot) events.push(['snapshot', ready.snapshot.snapshot.index, ready.snapshot.restore]);
     if (ready.snapshot?.restore) {
       this.machine = KeyValueStateMachine.fromSnapshot(ready.snapshot.snapshot.state);
       if (ready.apply.length === 0 && this.storage instanceof FileStorage) {
