@@ -13,10 +13,10 @@ export const DEFAULT_BASE_PORT = 8000;
 export const HOST = '127.0.0.1';
 
 /** Names the grader reads (the lab files, and the course notebooks NN-name.ipynb); everything else is ignored (never decompressed). */
-export const GRADED_NAME = /^(?:task[23]_node[1-9]\.txt|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?_\d{1,5}\.(?:log|storage|state_machine)|[1-9]\.(?:py|sh)|\d\d-[a-z0-9-]+\.ipynb)$/;
+export const GRADED_NAME = /^(?:task[23]_node[1-9]\.txt|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?_\d{1,5}\.(?:log|storage|state_machine|snapshot)|[1-9]\.(?:py|sh)|\d\d-[a-z0-9-]+\.ipynb)$/;
 
-/** A raftos file's name: the node's address (host_port) and which file. */
-export const RAFTOS_FILE = /^([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)_(\d{1,5})\.(?:log|storage|state_machine)$/;
+/** A raftos file's name (or a snapshot beside them, log compaction's): the node's address (host_port) and which file. */
+export const RAFTOS_FILE = /^([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)_(\d{1,5})\.(?:log|storage|state_machine|snapshot)$/;
 
 export interface Cluster {
   /** Port of node 1 when the nodes are 127.0.0.1 ports basePort, basePort + 1, ... (the manual's layout), else null. */

@@ -1,7 +1,7 @@
-import { parseLogText, parseStateMachineText, parseStorageText, RaftFileError } from '../lib/net/raftos-files';
+import { parseLogText, parseSnapshotText, parseStateMachineText, parseStorageText, RaftFileError } from '../lib/net/raftos-files';
 import { SafetyMonitor, SafetyViolation } from '../lib/raft/safety';
 import { KeyValueStateMachine } from '../lib/raft/state-machine';
-import type { HardState, LogEntry } from '../lib/raft/types';
+import type { HardState, LogEntry, Snapshot } from '../lib/raft/types';
 import { fail, partial, pass, taskResult, type Check, type TaskResult } from './checks';
 import { baseName, inferCluster, nodeOf, NODE_NUMBERS, show, splitLines, textOf, type Cluster, type SubmissionFiles } from './lab-files';
 
@@ -78,6 +78,8 @@ interface ReadFiles {
 
 function readSubmission(files: SubmissionFiles, cluster: Cluster): ReadFiles {
   const nodes: NodeState[] = NODE_NUMBERS.map((node) => ({ node, address: cluster.addresses[node - 1]!, log: null, storage: null, stateMachine: null }));
+  /** Nodes whose .log starts after a snapshot (log compaction): their log is completed below. */
+  const compacted = new Map<NodeState, { index: number; term: number }>();
   const missing: string[] = [];
   const broken: string[] = [];
   let present = 0;
@@ -96,7 +98,11 @@ function readSubmission(files: SubmissionFiles, cluster: Cluster): ReadFiles {
         continue;
       }
       try {
-        if (field === 'log') n.log = parseLogText(text.text, name).entries;
+        if (field === 'log') {
+          const parsed = parseLogText(text.text, name);
+          n.log = parsed.entries;
+          if (parsed.snapshot) compacted.set(n, parsed.snapshot);
+        }
         else if (field === 'storage') n.storage = parseStorageText(text.text, name);
         else n.stateMachine = parseStateMachineText(text.text, name);
         parsedOk++;
@@ -104,6 +110,19 @@ function readSubmission(files: SubmissionFiles, cluster: Cluster): ReadFiles {
         if (!(error instanceof RaftFileError)) throw error;
         broken.push(`${error.message}: submit the file exactly as raftos wrote it`);
       }
+    }
+  }
+  for (const [n, cut] of compacted) {
+    const hasSnapshot = textOf(files, `${baseName(n.address)}.snapshot`) !== null;
+    if (hasSnapshot) present++;
+    const problem = completeCompactedLog(files, n, cut, nodes.filter((o) => !compacted.has(o)));
+    if (problem === null) {
+      parsedOk++;
+    } else {
+      // The log cannot be read whole: it and its snapshot count as unread.
+      n.log = null;
+      if (!hasSnapshot) parsedOk--;
+      broken.push(problem);
     }
   }
   const claims: Claim[] = [];
@@ -469,6 +488,42 @@ function authorOf(entry: LogEntry): number | null {
   if (keys.length !== 1 || keys[0] !== 'data_id') return null;
   const v = c['data_id'];
   return typeof v === 'number' && (NODE_NUMBERS as readonly number[]).includes(v) ? v : null;
+}
+
+/**
+ * A node that compacted its log (its .log starts after a snapshot in host_port.snapshot) is graded on its whole log:
+ * the entries its snapshot covers are those of another node's log, if that log has the snapshot's last entry and
+ * the snapshot's state is what applying them gives. Otherwise the problem, naming the file.
+ */
+function completeCompactedLog(files: SubmissionFiles, n: NodeState, cut: { index: number; term: number }, donors: readonly NodeState[]): string | null {
+  const name = `${baseName(n.address)}.snapshot`;
+  const text = textOf(files, name);
+  if (text === null) return `${baseName(n.address)}.log starts after a snapshot of entries 1..${cut.index}, but ${name} is missing`;
+  if (!text.ok) return `${name}${text.line === null ? '' : ` line ${text.line}`} ${text.problem}`;
+  let snapshot: Snapshot;
+  try {
+    snapshot = parseSnapshotText(text.text, name);
+  } catch (error) {
+    if (!(error instanceof RaftFileError)) throw error;
+    return error.message;
+  }
+  if (snapshot.index !== cut.index || snapshot.term !== cut.term) {
+    return `${name} covers entries 1..${snapshot.index} (term ${snapshot.term}), but ${baseName(n.address)}.log starts after entry ${cut.index} (term ${cut.term})`;
+  }
+  const donor = donors.find((d) => d.log !== null && d.log.length >= cut.index && d.log[cut.index - 1]!.term === cut.term);
+  if (!donor) return `${name}: no other node's log holds entries 1..${cut.index} to check the snapshot against (hand in logs that were not all compacted)`;
+  const prefix = donor.log!.slice(0, cut.index);
+  const machine = new KeyValueStateMachine();
+  for (const e of prefix) machine.apply(e.command);
+  if (JSON.stringify(sortedKeys(machine.toJSON())) !== JSON.stringify(sortedKeys(JSON.parse(snapshot.state) as Record<string, unknown>))) {
+    return `${name} holds ${snapshot.state.slice(0, 200)}, which is not entries 1..${cut.index} of ${baseName(donor.address)}.log applied in order (a snapshot is the state machine after its last included entry)`;
+  }
+  n.log = [...prefix, ...n.log!];
+  return null;
+}
+
+function sortedKeys(dict: Record<string, unknown>): [string, unknown][] {
+  return Object.keys(dict).sort().map((k) => [k, dict[k]]);
 }
 
 /** The shortest prefix of `log` whose entries, applied in order, give `state`; null if none does. */

@@ -188,3 +188,38 @@ describe('grading: the cluster a submission ran on', () => {
     assert.deepEqual(inferCluster(files(raftos(members))), { basePort: null, addresses: ['10.0.0.2:8000', '10.0.0.10:8000', 'lab-pc-3:8000'] });
   });
 });
+
+describe('grading: hand-ins with snapshots (log compaction)', () => {
+  const manual = () => {
+    const files = new Map<string, string>();
+    const dir = path.join(__dirname, '..', 'datasets', 'submissions', 'manual-example', 'PES120180XXXX');
+    for (const name of fs.readdirSync(dir)) if (name !== 'EXPECTED.json') files.set(name, fs.readFileSync(path.join(dir, name), 'utf8'));
+    return files;
+  };
+  const compact = (files: Map<string, string>, state: string) => {
+    files.set('127.0.0.1_8001.log', '{"snapshot": {"last_included_index": 1, "last_included_term": 1}}\n{"term": 10, "command": {"data_id": 3}}\n');
+    files.set('127.0.0.1_8001.snapshot', `{"last_included_index": 1, "last_included_term": 1, "state": ${state}}`);
+  };
+
+  it('a node whose log was compacted is graded on the whole log: its snapshot stands for the entries it covers', () => {
+    const files = manual();
+    compact(files, '{"data_id": 1}');
+    const r = checkTask3(files);
+    assert.deepEqual(r.checks.filter((c) => !c.passed).map((c) => c.id), [], formatChecklist(r));
+    assert.equal(r.score, r.max);
+  });
+
+  it('a snapshot that is not its entries applied, or that is missing, is reported by file', () => {
+    const files = manual();
+    compact(files, '{"data_id": 7}');
+    let parse = checkTask3(files).checks.find((c) => c.id === 't3.parse')!;
+    assert.equal(parse.passed, false);
+    assert.match(parse.message, /127\.0\.0\.1_8001\.snapshot holds \{"data_id":7\}, which is not entries 1\.\.1 of 127\.0\.0\.1_800[02]\.log applied in order/);
+    files.delete('127.0.0.1_8001.snapshot');
+    parse = checkTask3(files).checks.find((c) => c.id === 't3.parse')!;
+    assert.match(parse.message, /127\.0\.0\.1_8001\.log starts after a snapshot of entries 1\.\.1, but 127\.0\.0\.1_8001\.snapshot is missing/);
+    files.set('127.0.0.1_8001.snapshot', '{"last_included_index": 1, "state": {}}');
+    parse = checkTask3(files).checks.find((c) => c.id === 't3.parse')!;
+    assert.match(parse.message, /127\.0\.0\.1_8001\.snapshot line 1: "last_included_term" must be a positive integer/);
+  });
+});
