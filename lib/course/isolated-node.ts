@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { HandlerError, handlerNames, type HandlerName, type Handlers } from '../raft/context';
-import type { CreateNode, ProposeOutcome, RaftCore, RaftOptions, ReadOutcome, TransferOutcome } from '../raft/node';
+import type { CreateNode, MembershipOutcome, ProposeOutcome, RaftCore, RaftOptions, ReadOutcome, TransferOutcome } from '../raft/node';
+import type { Configuration } from '../raft/membership';
 import type { RaftRules } from '../raft/rules';
 import type { Command, LogEntry, Message, NodeId, PersistentState, Ready, Role } from '../raft/types';
 import { Isolate, IsolateError, isIsolated, STUDENT_SOURCE } from './isolate';
@@ -123,7 +124,7 @@ function __raftlab_make(spec) {
 function __raftlab_status() {
   const n = __raftlab_node, ctx = n.ctx;
   const s = { role: n.role, currentTerm: n.currentTerm, votedFor: n.votedFor, leaderId: n.leaderId, commitIndex: n.commitIndex,
-    lastApplied: n.lastApplied, lastIndex: n.lastIndex, snapshotIndex: n.snapshotIndex, nextDeadline: n.nextDeadline(), next: [], match: [], votes: [...n.votesReceived] };
+    lastApplied: n.lastApplied, lastIndex: n.lastIndex, snapshotIndex: n.snapshotIndex, configuration: n.configuration, nextDeadline: n.nextDeadline(), next: [], match: [], votes: [...n.votesReceived] };
   if (n.role === 'leader') for (const p of n.peers) { s.next.push([p, n.nextIndexOf(p) ?? null]); s.match.push([p, n.matchIndexOf(p) ?? null]); }
   if (ctx.log.version !== __raftlab_logVersion) { s.log = n.log.map((e) => ({ term: e.term, command: e.command })); __raftlab_logVersion = ctx.log.version; }
   if (s.nextDeadline === Infinity) s.nextDeadline = null;
@@ -137,6 +138,7 @@ function __raftlab_event(kind, a, b, c) {
     else if (kind === 'step') ready = n.step(a, b, c);
     else if (kind === 'campaign') ready = n.campaign(a);
     else if (kind === 'snapshot') ready = n.snapshot(a, b, c);
+    else if (kind === 'add-server' || kind === 'remove-server') { const o = kind === 'add-server' ? n.addServer(a, b) : n.removeServer(a, b); ready = o.ready; extra = o.accepted ? { accepted: true, index: o.index } : { accepted: false, reason: o.reason }; }
     else if (kind === 'read') { const o = n.readIndex(a, b); ready = o.ready; extra = o.accepted ? { accepted: true } : { accepted: false, leaderId: o.leaderId }; }
     else if (kind === 'transfer') { const o = n.transferLeadership(a, b); ready = o.ready; extra = o.accepted ? { accepted: true } : { accepted: false, reason: o.reason }; }
     else { const o = n.propose(a, b); ready = o.ready; extra = o.accepted ? { accepted: true, index: o.index, term: o.term } : { accepted: false, leaderId: o.leaderId }; }
@@ -151,7 +153,7 @@ function __raftlab_current() { const n = __raftlab_node; return n && n.ctx ? { h
 
 interface Status {
   role: Role; currentTerm: number; votedFor: NodeId | null; leaderId: NodeId | null; commitIndex: number; lastApplied: number;
-  lastIndex: number; snapshotIndex: number; nextDeadline: number | null; votes: NodeId[]; next: [NodeId, number | null][]; match: [NodeId, number | null][]; log?: LogEntry[];
+  lastIndex: number; snapshotIndex: number; configuration: Configuration; nextDeadline: number | null; votes: NodeId[]; next: [NodeId, number | null][]; match: [NodeId, number | null][]; log?: LogEntry[];
 }
 
 interface EventReply {
@@ -211,6 +213,7 @@ export class IsolatedRaftNode implements RaftCore {
   get lastApplied(): number { return this.status.lastApplied; }
   get lastIndex(): number { return this.status.lastIndex; }
   get snapshotIndex(): number { return this.status.snapshotIndex; }
+  get configuration(): Configuration { return this.status.configuration; }
   get log(): readonly LogEntry[] { return this.entries; }
   get votesReceived(): ReadonlySet<NodeId> { return new Set(this.status.votes); }
   nextIndexOf(peer: NodeId): number | undefined { return this.status.next.find(([p]) => p === peer)?.[1] ?? undefined; }
@@ -234,6 +237,21 @@ export class IsolatedRaftNode implements RaftCore {
     const x = reply.extra ?? {};
     if (x.accepted) return { accepted: true, index: Number(x.index), term: Number(x.term), ready: reply.ready! };
     return { accepted: false, leaderId: typeof x.leaderId === 'string' ? x.leaderId : null, ready: reply.ready! };
+  }
+
+  addServer(id: NodeId, now: number): MembershipOutcome {
+    return this.membership('adding a server', 'add-server', id, now);
+  }
+
+  removeServer(id: NodeId, now: number): MembershipOutcome {
+    return this.membership('removing a server', 'remove-server', id, now);
+  }
+
+  private membership(what: string, kind: string, id: NodeId, now: number): MembershipOutcome {
+    const reply = this.event(what, [kind, id, now]);
+    const x = reply.extra ?? {};
+    if (x.accepted) return { accepted: true, index: Number(x.index), ready: reply.ready! };
+    return { accepted: false, reason: String(x.reason), ready: reply.ready! };
   }
 
   snapshot(index: number, state: string, now: number): Ready {

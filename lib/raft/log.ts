@@ -1,4 +1,5 @@
 import type { RaftLog } from './context';
+import { configOf, type Configuration } from './membership';
 import type { LogEntry } from './types';
 
 /**
@@ -11,18 +12,41 @@ export class MemoryLog implements RaftLog {
   private readonly entries: LogEntry[];
   private base = 0;
   private baseTerm = 0;
+  /** Configuration entries after the snapshot, by index; the one in effect at the snapshot's index. */
+  private readonly configs: { readonly index: number; readonly config: Configuration }[] = [];
+  private baseConfig: Configuration | null = null;
   /** Lowest index changed (appended or truncated) and not yet persisted; Infinity when clean. */
   private changedFrom = Infinity;
   /** Counts every change: a driver compares it before and after a handler. */
   version = 0;
 
   /** `initial`: the entries after `snapshot` (if any). */
-  constructor(initial: readonly LogEntry[] = [], snapshot?: { readonly index: number; readonly term: number }) {
+  constructor(initial: readonly LogEntry[] = [], snapshot?: { readonly index: number; readonly term: number; readonly config?: Configuration }) {
     this.entries = initial.map(freezeEntry);
     if (snapshot) {
       this.base = snapshot.index;
       this.baseTerm = snapshot.term;
+      this.baseConfig = snapshot.config ?? null;
     }
+    this.entries.forEach((e, i) => this.noteConfig(this.base + 1 + i, e));
+  }
+
+  /** The latest configuration entry in the log (or the snapshot's), with its index; null if there is none. */
+  latestConfig(): { readonly index: number; readonly config: Configuration } | null {
+    const last = this.configs[this.configs.length - 1];
+    if (last) return last;
+    return this.baseConfig === null ? null : { index: this.base, config: this.baseConfig };
+  }
+
+  /** The configuration in effect at `index` (for a snapshot taken there), or null when none was ever set. */
+  configAt(index: number): Configuration | null {
+    for (let i = this.configs.length - 1; i >= 0; i--) if (this.configs[i]!.index <= index) return this.configs[i]!.config;
+    return this.baseConfig;
+  }
+
+  private noteConfig(index: number, entry: LogEntry): void {
+    const config = configOf(entry);
+    if (config !== null) this.configs.push({ index, config });
   }
 
   /** The last index covered by the snapshot (entries up to it are compacted away); 0 without one. */
@@ -64,9 +88,11 @@ export class MemoryLog implements RaftLog {
     if (typeof entry !== 'object' || entry === null || !Number.isInteger(entry.term) || entry.term < 0) {
       throw new TypeError(`a log entry is { term, command } with a whole term, got ${describe(entry)}`);
     }
-    this.entries.push(freezeEntry(entry));
+    const frozen = freezeEntry(entry);
+    this.entries.push(frozen);
     this.version++;
     const index = this.lastIndex;
+    this.noteConfig(index, frozen);
     if (index < this.changedFrom) this.changedFrom = index;
     return index;
   }
@@ -76,6 +102,7 @@ export class MemoryLog implements RaftLog {
     if (index <= this.base) throw new RangeError(`truncateFrom(${index}): entries up to ${this.base} are in the snapshot (committed)`);
     if (index > this.lastIndex) return;
     this.entries.length = index - this.base - 1;
+    while (this.configs.length > 0 && this.configs[this.configs.length - 1]!.index >= index) this.configs.pop();
     this.version++;
     if (index < this.changedFrom) this.changedFrom = index;
   }
@@ -95,11 +122,13 @@ export class MemoryLog implements RaftLog {
    * Drop the entries up to `index` (a snapshot covers them). If the log holds no entry at `index` of `term`
    * (a snapshot from the leader beyond or unlike this log), every entry goes: Figure 13, steps 6 and 7.
    */
-  compact(index: number, term: number): void {
+  compact(index: number, term: number, config?: Configuration | null): void {
     if (index <= this.base) return;
     const keeps = this.termAt(index) === term;
+    this.baseConfig = config !== undefined ? config : this.configAt(index);
     if (keeps) this.entries.splice(0, index - this.base);
     else this.entries.length = 0;
+    while (this.configs.length > 0 && (!keeps || this.configs[0]!.index <= index)) this.configs.shift();
     this.base = index;
     this.baseTerm = term;
     this.version++;

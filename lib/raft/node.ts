@@ -1,6 +1,7 @@
 import { HandlerError, type Handlers, type HandlerName, type NodeConfig, type NodeContext } from './context';
 import { figure2Handlers } from './handlers';
 import { MemoryLog } from './log';
+import { configCommand, describeConfig, type Configuration } from './membership';
 import { figure2Rules, type LogView, type RaftRules } from './rules';
 import type {
   AppendEntries, AppendEntriesReply, AppliedEntry, Command, CoreNote, HardState, InstallSnapshot, InstallSnapshotReply, LogEntry, Message,
@@ -33,6 +34,11 @@ export interface RaftOptions extends Partial<Timings> {
   readonly maxEntriesPerAppend?: number;
   /** Largest piece of a snapshot's state (characters of its JSON text) in one InstallSnapshot. Default 8192. */
   readonly snapshotChunkChars?: number;
+  /**
+   * A server added to a running cluster (dissertation 4.2.1): it knows no configuration until its leader's log
+   * gives it one, and never campaigns before it is a voter there. `peers` is then ignored.
+   */
+  readonly joining?: boolean;
   /** Replacements for Figure 2's small rules (a student's, or a bug-zoo variant's). */
   readonly rules?: Partial<RaftRules>;
   /** Replacements for any of Figure 2's handlers; the others are the reference ones (lib/raft/handlers.ts). */
@@ -50,6 +56,11 @@ export type ReadOutcome =
 
 export type TransferOutcome =
   | { readonly accepted: true; readonly ready: Ready }
+  | { readonly accepted: false; readonly reason: string; readonly ready: Ready };
+
+/** A membership change a leader took: its configuration entry is at `index`. */
+export type MembershipOutcome =
+  | { readonly accepted: true; readonly index: number; readonly ready: Ready }
   | { readonly accepted: false; readonly reason: string; readonly ready: Ready };
 
 /** What a driver (the simulator, the real node) needs of a Raft server: RaftNode, or one run elsewhere. */
@@ -85,6 +96,15 @@ export interface RaftCore {
    * the entries up to `index` are dropped. `index` must be applied and above the current snapshot.
    */
   snapshot(index: number, state: string, now: number): Ready;
+  /** The configuration in effect here (the latest in the log): who votes, who only learns. */
+  readonly configuration: Configuration;
+  /**
+   * Dissertation 4.1: add one server, first as a learner that catches up; the leader makes it a voter once it has
+   * the committed log. One change at a time, and only once this leader committed an entry of its term.
+   */
+  addServer(id: NodeId, now: number): MembershipOutcome;
+  /** Remove one server (not this leader: transfer the leadership first). */
+  removeServer(id: NodeId, now: number): MembershipOutcome;
 }
 
 /** Builds the server a driver runs: `new RaftNode(...)` by default, a student's isolated one in the course. */
@@ -120,7 +140,6 @@ const persistenceRule = 'Figure 2: persistent state (currentTerm, votedFor, log[
  */
 export class RaftNode implements RaftCore {
   readonly id: NodeId;
-  readonly peers: readonly NodeId[];
   readonly timings: Timings;
   readonly rules: Readonly<RaftRules>;
   readonly handlers: Readonly<Handlers>;
@@ -148,6 +167,16 @@ export class RaftNode implements RaftCore {
   private readonly ackedRound = new Map<NodeId, number>();
   private pendingReads: { readonly id: number; readonly index: number; readonly round: number }[] = [];
 
+  // Membership (dissertation chapter 4): the configuration is the latest one in the log.
+  private readonly initialConfig: Configuration;
+  private configVersion = -1;
+  private cachedConfig: Configuration = { voters: [], learners: [] };
+  private cachedPeers: readonly NodeId[] = [];
+  private cachedLearners: readonly NodeId[] = [];
+  /** The configuration and term the leader's nextIndex/matchIndex were last fitted to. */
+  private membershipSyncedTerm = -1;
+  private cachedConfigSynced: Configuration | null = null;
+
   // Log compaction (section 7, Figure 13).
   private latestSnapshot: Snapshot | null;
   private readonly snapshotChunkChars: number;
@@ -164,7 +193,7 @@ export class RaftNode implements RaftCore {
   constructor(options: RaftOptions, persisted: PersistentState = emptyState, now = 0) {
     this.options = options;
     this.id = options.id;
-    this.peers = Object.freeze(options.peers.filter((p) => p !== options.id));
+    this.initialConfig = Object.freeze({ voters: Object.freeze(options.joining ? [] : [...new Set([options.id, ...options.peers])]), learners: Object.freeze([]) });
     this.timings = {
       electionTimeout: options.electionTimeout ?? defaultTimings.electionTimeout,
       heartbeatInterval: options.heartbeatInterval ?? defaultTimings.heartbeatInterval,
@@ -209,7 +238,45 @@ export class RaftNode implements RaftCore {
   get currentSnapshot(): Snapshot | null { return this.latestSnapshot; }
   get logView(): LogView { return this.ctx.log; }
   get hardState(): HardState { return { currentTerm: this.ctx.currentTerm, votedFor: this.ctx.votedFor }; }
-  get clusterSize(): number { return this.peers.length + 1; }
+  get clusterSize(): number { return this.configuration.voters.length; }
+
+  /** The configuration in effect (the latest in the log, committed or not; the initial members before any). */
+  get configuration(): Configuration {
+    this.refreshConfig();
+    return this.cachedConfig;
+  }
+
+  /** The other voters of the configuration in effect. */
+  get peers(): readonly NodeId[] {
+    this.refreshConfig();
+    return this.cachedPeers;
+  }
+
+  /** Servers that receive the log but do not vote (yet). */
+  get learners(): readonly NodeId[] {
+    this.refreshConfig();
+    return this.cachedLearners;
+  }
+
+  private refreshConfig(): void {
+    const log = this.ctx.log;
+    if (log.version === this.configVersion) return;
+    this.configVersion = log.version;
+    const latest = log.latestConfig()?.config ?? this.initialConfig;
+    if (latest === this.cachedConfig) return;
+    this.cachedConfig = latest;
+    this.cachedPeers = Object.freeze(latest.voters.filter((p) => p !== this.id));
+    this.cachedLearners = Object.freeze(latest.learners.filter((p) => p !== this.id));
+  }
+
+  private isVoter(config: Configuration = this.configuration): boolean {
+    return config.voters.includes(this.id);
+  }
+
+  /** The configuration changed since the start (or this server joined): membership rules are in play. */
+  private get membershipChanged(): boolean {
+    return this.options.joining === true || this.ctx.log.latestConfig() !== null;
+  }
   get votesReceived(): ReadonlySet<NodeId> { return this.ctx.votes; }
   nextIndexOf(peer: NodeId): number | undefined { return this.ctx.nextIndex.get(peer); }
   matchIndexOf(peer: NodeId): number | undefined { return this.ctx.matchIndex.get(peer); }
@@ -239,11 +306,15 @@ export class RaftNode implements RaftCore {
         this.heartbeatDeadline = now + this.timings.heartbeatInterval;
         const start = this.ctx.outboxLength;
         this.invoke('onHeartbeatTimeout', 'the heartbeat timer', () => this.handlers.onHeartbeatTimeout(this.ctx));
+        for (const learner of this.learners) this.ctx.sendAppendEntries(learner);
         // Reads still unconfirmed: the round is asked again (its messages may have been lost).
         if (this.pendingReads.length > 0) this.stampRound(start, this.readRound);
       }
       if (now >= this.transferDeadline) this.abortTransfer(`${this.transferTarget} did not take over within ${this.timings.electionTimeout.max} ms`);
       if (this.options.checkQuorum && this.ctx.role === 'leader' && now >= this.quorumDeadline) this.checkQuorum();
+    } else if (now >= this.electionDeadline && !this.isVoter()) {
+      // A learner, a server still joining, or one removed from the cluster does not campaign.
+      this.resetElectionTimer();
     } else if (now >= this.electionDeadline) {
       this.ctx.note({ kind: 'timeout', role: this.ctx.role, term: this.ctx.currentTerm });
       if (this.options.preVote) this.startPreVote();
@@ -255,7 +326,7 @@ export class RaftNode implements RaftCore {
   /** Start an election now, as if the election timer had fired (skips PreVote, like a leadership transfer). */
   campaign(now: number): Ready {
     this.begin(now, 'a campaign request', null);
-    if (this.ctx.role !== 'leader') {
+    if (this.ctx.role !== 'leader' && this.isVoter()) {
       this.ctx.note({ kind: 'timeout', role: this.ctx.role, term: this.ctx.currentTerm });
       this.invoke('onElectionTimeout', 'a campaign request', () => this.handlers.onElectionTimeout(this.ctx));
     }
@@ -336,7 +407,87 @@ export class RaftNode implements RaftCore {
     if (index !== before + 1 || this.ctx.log.termAt(index) !== this.ctx.currentTerm) {
       throw this.contractError('onPropose', event, 'Figure 2: a leader appends the command to its log as a new entry of its current term', `returned ${JSON.stringify(index)}, but the new entry should be at index ${before + 1} with term ${this.ctx.currentTerm}`);
     }
+    this.syncMembership();
+    for (const learner of this.learners) if (this.ctx.nextIndex.get(learner) === index) this.ctx.sendAppendEntries(learner);
     return index;
+  }
+
+  // ---- Beyond Figure 2: membership changes (dissertation chapter 4), one server at a time ----
+
+  addServer(id: NodeId, now: number): MembershipOutcome {
+    this.begin(now, 'adding a server', null);
+    const config = this.configuration;
+    const refusal = this.membershipRefusal() ?? (typeof id !== 'string' || id === '' ? `${JSON.stringify(id)} is not a server id` : null)
+      ?? (config.voters.includes(id) || config.learners.includes(id) ? `${id} is already a member (${describeConfig(config)})` : null);
+    return this.changeMembership(refusal, { voters: config.voters, learners: [...config.learners, id] }, `adding ${id} as a learner`);
+  }
+
+  removeServer(id: NodeId, now: number): MembershipOutcome {
+    this.begin(now, 'removing a server', null);
+    const config = this.configuration;
+    const refusal = this.membershipRefusal()
+      ?? (id === this.id ? `${id} leads: transfer the leadership to another server first, then remove it` : null)
+      ?? (!config.voters.includes(id) && !config.learners.includes(id) ? `${id} is not a member (${describeConfig(config)})` : null);
+    const next = { voters: config.voters.filter((v) => v !== id), learners: config.learners.filter((l) => l !== id) };
+    return this.changeMembership(refusal, next, `removing ${id}`);
+  }
+
+  private membershipRefusal(): string | null {
+    const ctx = this.ctx;
+    if (ctx.role !== 'leader') return `${this.id} is not the leader`;
+    if (this.transferTarget !== null) return `a leadership transfer to ${this.transferTarget} is under way`;
+    const pending = ctx.log.latestConfig();
+    if (pending !== null && pending.index > ctx.commitIndex) return `the configuration at index ${pending.index} is not committed yet (one change at a time)`;
+    // A leader commits an entry of its own term before it changes the configuration (Ongaro's fix, raft-dev 2015).
+    if (ctx.log.termAt(ctx.commitIndex) !== ctx.currentTerm) return `${this.id} has not committed an entry of its term ${ctx.currentTerm} yet`;
+    return null;
+  }
+
+  private changeMembership(refusal: string | null, next: Configuration, event: string): MembershipOutcome {
+    if (refusal !== null) return { accepted: false, reason: refusal, ready: this.takeReady() };
+    const index = this.appendAsLeader(configCommand(next), event);
+    return { accepted: true, index, ready: this.takeReady() };
+  }
+
+  /**
+   * A leader's bookkeeping when the configuration changes: nextIndex and matchIndex for new members, none for
+   * removed ones; a learner that has the committed log becomes a voter; a leader the committed configuration
+   * no longer holds steps down.
+   */
+  private syncMembership(): void {
+    const ctx = this.ctx;
+    if (ctx.role !== 'leader') return;
+    const config = this.configuration;
+    if (ctx.currentTerm !== this.membershipSyncedTerm || config !== this.cachedConfigSynced) {
+      this.membershipSyncedTerm = ctx.currentTerm;
+      this.cachedConfigSynced = config;
+      const members = new Set([...this.peers, ...this.learners]);
+      for (const m of members) {
+        if (!ctx.nextIndex.has(m)) {
+          ctx.nextIndex.set(m, ctx.log.lastIndex + 1);
+          ctx.matchIndex.set(m, 0);
+        }
+      }
+      for (const m of [...ctx.nextIndex.keys()]) {
+        if (!members.has(m)) {
+          ctx.nextIndex.delete(m);
+          ctx.matchIndex.delete(m);
+        }
+      }
+    }
+    const latest = ctx.log.latestConfig();
+    const committed = latest === null || latest.index <= ctx.commitIndex;
+    if (!committed) return;
+    if (!this.isVoter(config)) {
+      ctx.becomeFollower(`removed from the cluster by the configuration at index ${latest!.index}`);
+      ctx.leaderId = null;
+      return;
+    }
+    if (this.transferTarget !== null) return;
+    const ready = this.learners.find((l) => (ctx.matchIndex.get(l) ?? 0) >= ctx.commitIndex);
+    if (ready !== undefined) {
+      this.appendAsLeader(configCommand({ voters: [...config.voters, ready], learners: config.learners.filter((l) => l !== ready) }), `making learner ${ready} a voter`);
+    }
   }
 
   // ---- Beyond Figure 2: ReadIndex (dissertation 6.4) ----
@@ -401,7 +552,8 @@ export class RaftNode implements RaftCore {
     }
     if (typeof state !== 'string') throw new TypeError('snapshot(): the state must be a JSON text (a string)');
     if (index > ctx.log.snapshotIndex) {
-      const snapshot: Snapshot = { index, term: ctx.log.termAt(index)!, state };
+      const config = ctx.log.configAt(index);
+      const snapshot: Snapshot = { index, term: ctx.log.termAt(index)!, state, ...(config === null ? {} : { config }) };
       ctx.installSnapshot(snapshot, false);
       this.latestSnapshot = snapshot;
     }
@@ -429,6 +581,7 @@ export class RaftNode implements RaftCore {
       offset: sent.offset,
       data,
       done: sent.offset + data.length >= snapshot.state.length,
+      ...(snapshot.config === undefined ? {} : { config: snapshot.config }),
     });
   }
 
@@ -453,7 +606,7 @@ export class RaftNode implements RaftCore {
     this.incoming = incoming;
     if (!m.done) return reply(incoming!.length, false);
     // 5-8: save the snapshot, keep the log after it if it matches, else discard the log; reset the state machine.
-    const snapshot: Snapshot = { index: incoming!.index, term: incoming!.term, state: incoming!.chunks.join('') };
+    const snapshot: Snapshot = { index: incoming!.index, term: incoming!.term, state: incoming!.chunks.join(''), ...(m.config === undefined ? {} : { config: m.config }) };
     this.incoming = null;
     ctx.installSnapshot(snapshot, true);
     this.latestSnapshot = snapshot;
@@ -539,7 +692,9 @@ export class RaftNode implements RaftCore {
     if (message.type === 'RequestVote') {
       if (message.preVote) return false;
       if (message.transfer) return true;
-      return !(this.options.checkQuorum && this.inLeaderLease());
+      // Dissertation 4.2.3: a server that heard from its leader within the minimum election timeout ignores a
+      // vote request (a removed server's, which does not know it was removed, cannot disrupt the cluster).
+      return !((this.options.checkQuorum || this.membershipChanged) && this.inLeaderLease());
     }
     if (message.type === 'RequestVoteReply' && message.preVote && message.voteGranted) return false;
     return true;
@@ -585,7 +740,9 @@ export class RaftNode implements RaftCore {
   }
 
   private checkQuorum(): void {
-    if ((this.activePeers.size + 1) * 2 <= this.clusterSize) {
+    let voters = 0; // learners answer too, but do not count
+    for (const p of this.activePeers) if (this.peers.includes(p)) voters++;
+    if ((voters + 1) * 2 <= this.clusterSize) {
       this.ctx.becomeFollower(`heard from no majority for ${this.timings.electionTimeout.max} ms (CheckQuorum)`);
       this.ctx.leaderId = null;
       return;
@@ -677,6 +834,7 @@ export class RaftNode implements RaftCore {
   /** Apply what is committed (Figure 2: all servers), then hand out everything this call decided. */
   private takeReady(): Ready {
     const ctx = this.ctx;
+    this.syncMembership();
     if (this.roundWanted && ctx.role === 'leader') {
       // One round of heartbeats for every read taken by this call (a ReadIndex round, dissertation 6.4).
       this.roundWanted = false;
@@ -700,7 +858,6 @@ export class RaftNode implements RaftCore {
  */
 class NodeState implements NodeContext {
   readonly id: NodeId;
-  readonly peers: readonly NodeId[];
   readonly log: MemoryLog;
   readonly nextIndex = new Map<NodeId, number>();
   readonly matchIndex = new Map<NodeId, number>();
@@ -743,7 +900,7 @@ class NodeState implements NodeContext {
 
   constructor(private readonly node: RaftNode, persisted: PersistentState, readonly config: NodeConfig) {
     this.id = node.id;
-    this.peers = node.peers;
+
     this.rules = node.rules;
     this.term = persisted.currentTerm;
     this.vote = persisted.votedFor;
@@ -758,6 +915,16 @@ class NodeState implements NodeContext {
 
   get role(): Role {
     return this.currentRole;
+  }
+
+  /** The other voters of the configuration in effect. */
+  get peers(): readonly NodeId[] {
+    return this.node.peers;
+  }
+
+  /** Who this server may address: the voters and learners of its configuration, and whoever it is answering. */
+  private mayAddress(to: NodeId): boolean {
+    return this.node.peers.includes(to) || this.node.learners.includes(to) || to === this.eventFrom;
   }
 
   get currentTerm(): number {
@@ -782,7 +949,7 @@ class NodeState implements NodeContext {
 
   set votedFor(candidate: NodeId | null) {
     if (candidate === this.vote) return;
-    if (candidate !== null && candidate !== this.id && !this.peers.includes(candidate)) {
+    if (candidate !== null && candidate !== this.id && !this.mayAddress(candidate)) {
       this.fail('votes go to members of the cluster', `set votedFor to ${JSON.stringify(candidate)}, not a member`);
       return;
     }
@@ -811,7 +978,7 @@ class NodeState implements NodeContext {
   // ---- Actions ----
 
   send(to: NodeId, message: Message): void {
-    if (this.node.guardsMessages && !this.peers.includes(to)) {
+    if (this.node.guardsMessages && !this.mayAddress(to)) {
       this.fail('messages go to the other members of the cluster only', `sent ${describeType(message)} to ${JSON.stringify(to)}, which is not a peer (peers: ${this.peers.join(', ')})`);
       return;
     }
@@ -882,8 +1049,8 @@ class NodeState implements NodeContext {
       this.fail('only a candidate that won a majority of votes becomes leader', `became leader as a ${this.currentRole}`);
       return;
     }
-    if (this.votes.size * 2 <= this.peers.length + 1) {
-      this.fail('Figure 2: a candidate becomes leader only with votes from a majority of servers', `became leader with ${this.votes.size} vote(s) of ${this.peers.length + 1} servers`);
+    if (this.votes.size * 2 <= this.node.clusterSize) {
+      this.fail('Figure 2: a candidate becomes leader only with votes from a majority of servers', `became leader with ${this.votes.size} vote(s) of ${this.node.clusterSize} servers`);
       return;
     }
     const was = this.currentRole;
@@ -913,7 +1080,7 @@ class NodeState implements NodeContext {
 
   /** Compact the log up to the snapshot; a received one also moves commit and apply up to it (Figure 13, 5-8). */
   installSnapshot(snapshot: Snapshot, restore: boolean): void {
-    this.log.compact(snapshot.index, snapshot.term);
+    this.log.compact(snapshot.index, snapshot.term, restore ? (snapshot.config ?? null) : undefined);
     if (this.logToWrite && this.logToWrite.from <= snapshot.index) {
       this.logToWrite = { from: snapshot.index + 1, entries: this.log.entriesFrom(snapshot.index + 1) };
     }

@@ -1,3 +1,4 @@
+import { CONFIG_KEY } from './membership';
 import type { Command } from './types';
 
 /**
@@ -8,7 +9,8 @@ export class KeyValueStateMachine {
   private readonly data = new Map<string, unknown>();
 
   apply(command: Command): void {
-    if (command === null) return;
+    // A no-op, or a configuration entry (membership is Raft's own state, not the application's).
+    if (command === null || Object.prototype.hasOwnProperty.call(command, CONFIG_KEY)) return;
     for (const key of Object.keys(command)) this.data.set(key, command[key]);
   }
 

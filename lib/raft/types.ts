@@ -77,6 +77,8 @@ export interface InstallSnapshot {
   readonly offset: number;
   readonly data: string;
   readonly done: boolean;
+  /** The configuration as of lastIncludedIndex, when the cluster's membership ever changed (on the last chunk). */
+  readonly config?: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] };
 }
 
 /** Figure 13's reply (term) plus what the leader needs to send the next chunk: how much has arrived, and whether it is installed. */
@@ -107,6 +109,8 @@ export interface Snapshot {
   readonly index: number;
   readonly term: number;
   readonly state: string;
+  /** The cluster's configuration as of `index`, when it was ever changed (membership changes). */
+  readonly config?: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] };
 }
 
 export interface PersistentState extends HardState {

@@ -3,6 +3,7 @@ import { createRaftNode, type CreateNode, type RaftCore, type Timings } from '..
 import type { RaftRules } from '../raft/rules';
 import { NodeStoppedError, proposalErrors, readErrors } from '../errors';
 import { ReadTracker, type TrackedRead } from '../raft/reads';
+import type { Configuration } from '../raft/membership';
 import { ProposalTracker, type StartTimer, type TrackedProposal } from '../raft/proposals';
 import { raftOptionsFor } from '../raft/options';
 import { SafetyMonitor, SafetyViolation, type SafetyProperty } from '../raft/safety';
@@ -123,6 +124,8 @@ interface SimNode {
   proposals: ProposalTracker | null;
   /** Reads awaited through readAndTrack (created on first use). */
   reads: ReadTracker | null;
+  /** Added to the running cluster (addServer): it starts knowing no configuration. */
+  readonly joined: boolean;
 }
 
 /** How proposeAndTrack follows an accepted proposal. */
@@ -144,7 +147,9 @@ export function labNodeIds(count: number, host = '127.0.0.1', basePort = 8000): 
  */
 export class Cluster {
   readonly seed: number;
+  /** Every server ever in the cluster: the initial ones, then those added (addServer). */
   readonly ids: readonly NodeId[];
+  private readonly initialIds: readonly NodeId[];
   readonly rng: Rng;
   readonly trace: Trace;
   readonly links = new Links();
@@ -168,6 +173,7 @@ export class Cluster {
     this.random = () => this.rng.next();
     const nodes = options.nodes ?? 3;
     this.ids = typeof nodes === 'number' ? labNodeIds(nodes) : [...nodes];
+    this.initialIds = [...this.ids];
     if (this.ids.length === 0) throw new RangeError('a cluster needs at least one node');
     if (new Set(this.ids).size !== this.ids.length) throw new RangeError(`node ids must be unique: ${this.ids.join(', ')}`);
     const every = options.snapshotEvery;
@@ -188,6 +194,7 @@ export class Cluster {
         applied: [],
         proposals: null,
         reads: null,
+        joined: false,
       };
       this.nodes.set(id, node);
       if (initial && initial.log.length > 0) this.safety?.onLogWrite(id, 1, initial.log, false);
@@ -424,6 +431,57 @@ export class Cluster {
     return outcome.accepted ? { accepted: true } : { accepted: false, reason: outcome.reason };
   }
 
+  // ---- Membership (dissertation chapter 4) ----
+
+  /**
+   * Add server `id` through the leader (or `via`): a new, empty server starts, the leader adds it as a learner
+   * that catches up, then makes it a voter. Refused, with the reason, when a change is still uncommitted or
+   * the leader has not committed an entry of its term.
+   */
+  addServer(id: NodeId, via?: NodeId): { accepted: true; index: number } | { accepted: false; reason: string } {
+    this.throwIfFailed();
+    if (this.nodes.has(id)) return { accepted: false, reason: `${id} already exists in this cluster` };
+    const leader = this.leaderFor(via);
+    if (typeof leader === 'string') return { accepted: false, reason: leader };
+    const outcome = leader.core!.addServer(id, this.now);
+    if (outcome.accepted) {
+      const node: SimNode = {
+        id, storage: new MemoryStorage(), core: null, stateMachine: new KeyValueStateMachine(), incarnation: 0, timerAt: Infinity,
+        applied: [], proposals: null, reads: null, joined: true,
+      };
+      this.nodes.set(id, node);
+      (this.ids as NodeId[]).push(id);
+      this.boot(node);
+    }
+    this.process(leader, outcome.ready);
+    return outcome.accepted ? { accepted: true, index: outcome.index } : { accepted: false, reason: outcome.reason };
+  }
+
+  /** Remove server `id` through the leader (or `via`); the leader itself cannot be removed (transfer first). */
+  removeServer(id: NodeId, via?: NodeId): { accepted: true; index: number } | { accepted: false; reason: string } {
+    this.throwIfFailed();
+    const leader = this.leaderFor(via);
+    if (typeof leader === 'string') return { accepted: false, reason: leader };
+    const outcome = leader.core!.removeServer(id, this.now);
+    this.process(leader, outcome.ready);
+    return outcome.accepted ? { accepted: true, index: outcome.index } : { accepted: false, reason: outcome.reason };
+  }
+
+  /** The configuration `id` has in effect (default: the leader's). */
+  configuration(id?: NodeId): Configuration {
+    const at = id ?? this.leader();
+    const core = at === null ? null : this.get(at).core;
+    if (!core) throw new Error(at === null ? 'no leader to ask for the configuration' : `${at} is down`);
+    return core.configuration;
+  }
+
+  private leaderFor(via: NodeId | undefined): SimNode | string {
+    const target = via ?? this.leader();
+    if (target === null) return 'no leader';
+    const node = this.get(target);
+    return node.core ? node : `${target} is down`;
+  }
+
   /** Reject a tracked proposal of `id` with ProposalTimeoutError if it is still pending. */
   expireProposal(id: NodeId, tracked: TrackedProposal, timeoutMs: number): void {
     this.get(id).proposals?.expire(tracked, timeoutMs);
@@ -595,7 +653,7 @@ export class Cluster {
   }
 
   private boot(node: SimNode): void {
-    const options = raftOptionsFor(node.id, this.ids, this.random, this.options);
+    const options = { ...raftOptionsFor(node.id, this.initialIds, this.random, this.options), ...(node.joined ? { joining: true } : {}) };
     node.core = (this.options.createNode ?? createRaftNode)(options, node.storage.load(), this.now);
     node.incarnation++;
     node.timerAt = Infinity;
