@@ -120,6 +120,14 @@ export class Trace {
     return this.keepsMessages || this.listeners.length > 0;
   }
 
+  /**
+   * Whether a state event (anything but send, deliver, drop) would be recorded or observed. When not, the
+   * simulator calls skip() instead of building the event: the count moves on exactly as add() would move it.
+   */
+  get wantsState(): boolean {
+    return this.keepsState || this.listeners.length > 0;
+  }
+
   /** Count an event that nobody records or observes. */
   skip(): void {
     this.count++;
@@ -188,6 +196,12 @@ export class Trace {
     const i = this.slot(Packed.Send, seq, t, node);
     this.peers[i] = this.numberOf(to);
     this.refs[i] = message;
+  }
+
+  /** A message from `from` to `to` is lost (recorded on `node`): the object is built only if someone keeps it. */
+  addDrop(t: number, node: NodeId, from: NodeId, to: NodeId, message: Message, reason: DropReason): void {
+    if (this.keepsMessages || this.listeners.length > 0) this.add({ t, node, kind: 'drop', from, to, message, reason });
+    else this.count++;
   }
 
   /** `node` receives `message` from `from`. */
