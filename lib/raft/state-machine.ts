@@ -9,7 +9,8 @@ export class KeyValueStateMachine {
 
   apply(command: Command): void {
     if (command === null) return;
-    for (const key of Object.keys(command)) this.data.set(key, command[key]);
+    // Object.keys' keys in its order, without building the array (this runs for every entry on every node).
+    for (const key in command) if (Object.hasOwn(command, key)) this.data.set(key, command[key]);
   }
 
   get(key: string): unknown {

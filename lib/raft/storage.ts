@@ -37,8 +37,9 @@ export class MemoryStorage implements Storage {
     if (from < 1 || from > this.entries.length + 1) {
       throw new RangeError(`writeLog from index ${from} would leave a gap after index ${this.entries.length}`);
     }
-    this.entries.length = from - 1;
-    for (const e of entries) this.entries.push(e);
+    const log = this.entries;
+    log.length = from - 1;
+    for (let i = 0; i < entries.length; i++) log.push(entries[i]!);
     this.writes.log++;
   }
 
