@@ -149,6 +149,30 @@ const cases: [keyof typeof golden, () => string][] = [
 ];
 
 describe('simulator golden determinism (the same seed gives the same trace, bit for bit)', () => {
+  it('events read during a run, across the trace store\'s chunks, are those read once at the end', () => {
+    const make = (): Cluster => {
+      const cluster = new Cluster({ nodes: 5, seed: 3, trace: 'all' });
+      let n = 0;
+      const tick = (): void => {
+        cluster.propose({ n: n++ });
+        cluster.after(1, tick);
+      };
+      cluster.after(1, tick);
+      return cluster;
+    };
+    const once = make().runFor(2_000).trace.events;
+    const during = make();
+    const seen: unknown[] = [];
+    for (let t = 0; t < 2_000; t += 37) {
+      during.runUntilTime(t);
+      seen.push(during.trace.events.length);
+    }
+    during.runUntilTime(2_000);
+    assert.ok(once.length > 3 * 8192, `${once.length} events: more than a few chunks`);
+    assert.deepEqual(during.trace.events, once);
+    assert.ok(seen.length > 20);
+  });
+
   for (const [name, run] of cases) {
     it(name, () => {
       const value = run();
