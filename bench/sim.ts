@@ -8,7 +8,7 @@
  *   in all three. Each run is a fresh cluster after a garbage collection; the JIT is warmed up first, and the
  *   warm-up clusters stay alive until the end: a forced full collection with no cluster left alive frees the
  *   hidden classes of its objects, which throws away the optimized code and type feedback built on them (the
- *   next 20 virtual seconds then ran up to 8 times slower, in no run but the benchmark's).
+ *   first virtual seconds of the next run then ran up to 8 times slower, which no run outside the benchmark sees).
  * - sim.scheduler_events_per_s: the bare scheduler beside them (events scheduled and popped per wall second, each
  *   popped event scheduling the next 1-5 virtual ms later, 64 pending as in the busy cluster), so the ratio of
  *   Raft work to scheduling can be read. Median of three runs of 2 million events.
