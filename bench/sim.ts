@@ -5,7 +5,10 @@
  *   virtual millisecond, default network, trace 'state', safety monitor on), median of three 20 s runs.
  * - sim.virtual_hour_5nodes_*: wall seconds for one virtual hour of 5 nodes with 50 ms heartbeats and a
  *   proposal every 100 ms, with trace 'state' (the primary number), 'all' and 'off'. The safety monitor is on
- *   in all three. Each run is a fresh cluster after a garbage collection; the JIT is warmed up first.
+ *   in all three. Each run is a fresh cluster after a garbage collection; the JIT is warmed up first, and the
+ *   warm-up clusters stay alive until the end: a forced full collection with no cluster left alive frees the
+ *   hidden classes of its objects, which throws away the optimized code and type feedback built on them (the
+ *   first virtual seconds of the next run then ran up to 8 times slower, which no run outside the benchmark sees).
  * - sim.scheduler_events_per_s: the bare scheduler beside them (events scheduled and popped per wall second, each
  *   popped event scheduling the next 1-5 virtual ms later, 64 pending as in the busy cluster), so the ratio of
  *   Raft work to scheduling can be read. Median of three runs of 2 million events.
@@ -66,6 +69,7 @@ function fiveNodes(trace: TraceLevel): Cluster {
 interface Run {
   readonly wallMs: number;
   readonly deliveries: number;
+  readonly cluster: Cluster;
 }
 
 /** Build a fresh cluster (not timed), then time only `runFor(virtualMs)`. */
@@ -76,7 +80,7 @@ function timedRun(trace: TraceLevel, virtualMs: number, proposalEveryMs: number,
   const start = performance.now();
   cluster.runFor(virtualMs);
   const wallMs = performance.now() - start;
-  return { wallMs, deliveries: cluster.deliveries };
+  return { wallMs, deliveries: cluster.deliveries, cluster };
 }
 
 /** Wall ms for `events` pops of the bare scheduler, each popped event scheduling one more (64 kept pending). */
@@ -105,10 +109,13 @@ export async function runSim(options: SimSuiteOptions = {}): Promise<Metric[]> {
   const gc = findGc();
   const metrics: Metric[] = [];
 
-  // Warm the JIT on the same code paths so the first measured run does not pay for compilation.
+  // Warm the JIT on the same code paths so the first measured run does not pay for compilation. The warm-up
+  // clusters are kept (see above: the collection before each run would otherwise undo the warm-up).
   const scale = virtualMinutes / 60;
-  timedRun('state', Math.max(1_000, 10_000 * scale), 1, gc);
-  timedRun('all', Math.max(1_000, 60_000 * scale), 10, gc);
+  const warm = [
+    timedRun('state', Math.max(1_000, 10_000 * scale), 1, gc).cluster,
+    timedRun('all', Math.max(1_000, 60_000 * scale), 10, gc).cluster,
+  ];
 
   log('sim: busy cluster (a proposal every virtual ms), median of 3 runs');
   const rates: number[] = [];
@@ -133,6 +140,8 @@ export async function runSim(options: SimSuiteOptions = {}): Promise<Metric[]> {
     const run = timedRun(level, hourMs, 100, gc);
     metrics.push({ metric: name, value: (run.wallMs / 1000) * toHour, unit: 's' });
   }
+
+  warm.length = 0;
 
   log(`fig16: ${options.trials ?? 1000} trials per timeout range`);
   gc?.();

@@ -51,11 +51,14 @@ export type ConsistencyResult =
 export function checkConsistency(log: LogView, prevLogIndex: number, prevLogTerm: number): ConsistencyResult {
   if (prevLogIndex > log.lastIndex) return { ok: false, conflictIndex: log.lastIndex + 1 };
   const found = log.termAt(prevLogIndex) ?? 0;
-  if (found === prevLogTerm) return { ok: true };
+  if (found === prevLogTerm) return consistent;
   let first = prevLogIndex;
   while (first > 1 && log.termAt(first - 1) === found) first--;
   return { ok: false, conflictIndex: first, conflictTerm: found };
 }
+
+/** The one answer when the logs match (every AppendEntries a follower accepts asks): shared, not built each time. */
+const consistent: ConsistencyResult = Object.freeze({ ok: true });
 
 export interface CommitContext {
   /** Highest index known replicated on each server, the leader's own last index included. */
@@ -72,12 +75,15 @@ export interface CommitContext {
  */
 export function advanceCommitIndex(ctx: CommitContext): number {
   // N: the largest matchIndex that a majority of matchIndex[i] reach (counted, not sorted: this runs on every ack).
-  const majority = Math.floor(ctx.matchIndexes.length / 2) + 1;
+  const matchIndexes = ctx.matchIndexes;
+  const count = matchIndexes.length;
+  const majority = Math.floor(count / 2) + 1;
   let n = 0;
-  for (const candidate of ctx.matchIndexes) {
+  for (let i = 0; i < count; i++) {
+    const candidate = matchIndexes[i]!;
     if (candidate <= n) continue;
     let reached = 0;
-    for (const m of ctx.matchIndexes) if (m >= candidate) reached++;
+    for (let j = 0; j < count; j++) if (matchIndexes[j]! >= candidate) reached++;
     if (reached >= majority) n = candidate;
   }
   if (n > ctx.commitIndex && ctx.log.termAt(n) === ctx.currentTerm) return n;

@@ -67,8 +67,9 @@ export class MemoryStorage implements Storage {
     if (from > base + this.entries.length + 1) {
       throw new RangeError(`writeLog from index ${from} would leave a gap after index ${base + this.entries.length}`);
     }
-    this.entries.length = from - base - 1;
-    for (const e of entries) this.entries.push(e);
+    const log = this.entries;
+    log.length = from - base - 1;
+    for (let i = 0; i < entries.length; i++) log.push(entries[i]!);
     this.writes.log++;
   }
 

@@ -107,7 +107,16 @@ export type ClusterProposal =
   | { readonly accepted: false; readonly node: NodeId | null; readonly leaderId: NodeId | null };
 
 type SimEvent =
-  | { readonly kind: 'deliver'; readonly from: NodeId; readonly to: NodeId; readonly message: Message; readonly id: number; readonly sentAt: number }
+  | {
+      readonly kind: 'deliver';
+      readonly from: NodeId;
+      readonly to: NodeId;
+      /** The node `to` names (no lookup by id per delivery). */
+      readonly target: SimNode;
+      readonly message: Message;
+      readonly id: number;
+      readonly sentAt: number;
+    }
   | { readonly kind: 'timer'; readonly node: SimNode; readonly incarnation: number }
   | { readonly kind: 'call'; readonly fn: () => void };
 
@@ -138,6 +147,10 @@ export interface ProposalTracking {
   readonly timer?: 'virtual' | 'none';
 }
 
+function delaysOnly(net: NetworkOptions): boolean {
+  return net.loss === 0 && net.duplicate === 0 && net.reorder === 0 && net.longDelay.probability === 0 && net.latencyByType === undefined;
+}
+
 export function labNodeIds(count: number, host = '127.0.0.1', basePort = 8000): NodeId[] {
   return Array.from({ length: count }, (_, i) => `${host}:${basePort + i}`);
 }
@@ -155,11 +168,15 @@ export class Cluster {
   readonly links = new Links();
   readonly safety: SafetyMonitor | null;
   private network: NetworkOptions;
+  /** The network loses, copies and reorders nothing and has one latency for every type (send's short path). */
+  private delayOnly: boolean;
   private readonly scheduler = new Scheduler<SimEvent>();
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly options: ClusterOptions;
   private readonly random: () => number;
   private failure: InvariantViolation | null = null;
+  /** options.bugs.answerBeforePersistingMs, read once (carryOut asks on every Ready). */
+  private readonly persistLaterMs: number | undefined;
   private messageIds = 0;
   /** Ids of in-flight messages dropped by hand: their delivery events are skipped. */
   private readonly cancelled = new Set<number>();
@@ -168,6 +185,7 @@ export class Cluster {
 
   constructor(options: ClusterOptions = {}) {
     this.options = options;
+    this.persistLaterMs = options.bugs?.answerBeforePersistingMs;
     this.seed = options.seed ?? 1;
     this.rng = new Rng(this.seed);
     this.random = () => this.rng.next();
@@ -180,6 +198,7 @@ export class Cluster {
     if (every !== undefined && !(Number.isInteger(every) && every >= 1)) throw new RangeError(`snapshotEvery must be a positive integer, got ${String(every)}`);
     this.network = { ...reliableNetwork, ...options.network };
     validateNetwork(this.network);
+    this.delayOnly = delaysOnly(this.network);
     this.trace = new Trace(options.trace ?? 'all');
     this.safety = options.checkSafety === false ? null : new SafetyMonitor();
     for (const id of this.ids) {
@@ -226,7 +245,7 @@ export class Cluster {
     switch (event.kind) {
       case 'deliver':
         if (this.cancelled.size > 0 && this.cancelled.delete(event.id)) break;
-        this.deliver(event.from, event.to, event.message);
+        this.deliver(event.from, event.target, event.message);
         break;
       case 'timer':
         this.fireTimer(event.node, event.incarnation, this.scheduler.now);
@@ -500,7 +519,8 @@ export class Cluster {
     const outcome = node.core.propose(command, this.now);
     let tracked: TrackedProposal | null = null;
     if (outcome.accepted) {
-      this.trace.add({ t: this.now, node: target, kind: 'propose', index: outcome.index, term: outcome.term, command });
+      if (this.trace.wantsState) this.trace.add({ t: this.now, node: target, kind: 'propose', index: outcome.index, term: outcome.term, command });
+      else this.trace.skip();
       if (tracking) {
         // Before the Ready is carried out: a one-node cluster commits and applies within it.
         const timer = tracking.timer === 'none' ? undefined : this.virtualTimer;
@@ -599,6 +619,7 @@ export class Cluster {
     const next = { ...this.network, ...options };
     validateNetwork(next);
     this.network = next;
+    this.delayOnly = delaysOnly(next);
   }
 
   get networkOptions(): NetworkOptions {
@@ -640,7 +661,9 @@ export class Cluster {
     const m = this.inFlight().find((x) => x.id === id);
     if (!m) return false;
     this.cancelled.add(id);
-    this.scheduler.schedule(m.deliverAt + ms, { kind: 'deliver', from: m.from, to: m.to, message: m.message, id: this.messageIds++, sentAt: m.sentAt });
+    this.scheduler.schedule(m.deliverAt + ms, {
+      kind: 'deliver', from: m.from, to: m.to, target: this.get(m.to), message: m.message, id: this.messageIds++, sentAt: m.sentAt,
+    });
     return true;
   }
 
@@ -677,40 +700,51 @@ export class Cluster {
     else this.syncTimer(node);
   }
 
-  private deliver(from: NodeId, to: NodeId, message: Message): void {
-    const node = this.nodes.get(to)!;
-    if (!node.core) {
-      this.trace.add({ t: this.now, node: to, kind: 'drop', from, to, message, reason: 'crashed' });
+  private deliver(from: NodeId, node: SimNode, message: Message): void {
+    const to = node.id;
+    const core = node.core;
+    if (!core) {
+      this.trace.addDrop(this.now, to, from, to, message, 'crashed');
       return;
     }
     if (this.links.isCut(from, to)) {
-      this.trace.add({ t: this.now, node: to, kind: 'drop', from, to, message, reason: 'partition' });
+      this.trace.addDrop(this.now, to, from, to, message, 'partition');
       return;
     }
     this.deliveries++;
-    this.trace.addDeliver(this.now, to, from, message);
-    this.process(node, node.core.step(from, message, this.now));
+    const now = this.now;
+    this.trace.addDeliver(now, to, from, message);
+    this.process(node, core.step(from, message, now));
   }
 
   private send(from: NodeId, to: NodeId, message: Message): void {
     const t = this.now;
     this.trace.addSend(t, from, to, message);
     if (this.links.isCut(from, to)) {
-      this.trace.add({ t, node: from, kind: 'drop', from, to, message, reason: 'partition' });
+      this.trace.addDrop(t, from, from, to, message, 'partition');
       return;
     }
     const net = this.network;
     const rng = this.rng;
-    if (rng.chance(net.loss)) {
-      this.trace.add({ t, node: from, kind: 'drop', from, to, message, reason: 'loss' });
+    if (this.delayOnly) {
+      // What the general path below does when every probability is 0 (no draw is made for them).
+      const target = this.nodes.get(to);
+      if (target === undefined) throw new RangeError(`${from} sent a message to ${JSON.stringify(to)}, not a node of this cluster`);
+      this.scheduler.schedule(t + sampleLatency(net.latency, rng), { kind: 'deliver', from, to, target, message, id: this.messageIds++, sentAt: t });
       return;
     }
+    if (rng.chance(net.loss)) {
+      this.trace.addDrop(t, from, from, to, message, 'loss');
+      return;
+    }
+    const target = this.nodes.get(to);
+    if (target === undefined) throw new RangeError(`${from} sent a message to ${JSON.stringify(to)}, not a node of this cluster`);
     const copies = rng.chance(net.duplicate) ? 2 : 1;
     for (let c = 0; c < copies; c++) {
       let delay = sampleLatency(net.latencyByType?.[message.type] ?? net.latency, rng);
       if (rng.chance(net.reorder)) delay += rng.uniform(0, net.reorderWindow);
       if (rng.chance(net.longDelay.probability)) delay += rng.uniform(net.longDelay.min, net.longDelay.max);
-      this.scheduler.schedule(t + delay, { kind: 'deliver', from, to, message, id: this.messageIds++, sentAt: t });
+      this.scheduler.schedule(t + delay, { kind: 'deliver', from, to, target, message, id: this.messageIds++, sentAt: t });
     }
   }
 
@@ -731,20 +765,28 @@ export class Cluster {
     const trace = this.trace;
     let committed = -1;
     let commitTerm = 0;
-    for (const note of ready.notes) {
+    const notes = ready.notes;
+    // The notes' trace events are built only if someone records or observes them (else only counted).
+    const traced = notes.length > 0 && trace.wantsState;
+    for (let i = 0; i < notes.length; i++) {
+      const note = notes[i]!;
       switch (note.kind) {
         case 'role':
-          trace.add({ t, node: id, kind: 'role', role: note.role, term: note.term, reason: note.reason });
+          if (traced) trace.add({ t, node: id, kind: 'role', role: note.role, term: note.term, reason: note.reason });
+          else trace.skip();
           if (note.role === 'leader') safety?.onLeader(id, note.term);
           break;
         case 'term':
-          trace.add({ t, node: id, kind: 'term', term: note.term });
+          if (traced) trace.add({ t, node: id, kind: 'term', term: note.term });
+          else trace.skip();
           break;
         case 'timeout':
-          trace.add({ t, node: id, kind: 'timeout', role: note.role, term: note.term });
+          if (traced) trace.add({ t, node: id, kind: 'timeout', role: note.role, term: note.term });
+          else trace.skip();
           break;
         case 'vote':
-          trace.add({ t, node: id, kind: 'vote', candidate: note.candidate, term: note.term, granted: note.granted, preVote: note.preVote });
+          if (traced) trace.add({ t, node: id, kind: 'vote', candidate: note.candidate, term: note.term, granted: note.granted, preVote: note.preVote });
+          else trace.skip();
           break;
         case 'commit':
           committed = note.commitIndex;
@@ -754,7 +796,7 @@ export class Cluster {
     }
     const installed = ready.snapshot;
     if (installed?.restore) safety?.onSnapshotInstall(id, installed.snapshot.index, installed.snapshot.term);
-    const persistLater = this.options.bugs?.answerBeforePersistingMs;
+    const persistLater = this.persistLaterMs;
     if (persistLater !== undefined && (ready.hardState || ready.log || ready.snapshot)) {
       if (ready.log) safety?.onLogWrite(id, ready.log.from, ready.log.entries, core.role === 'leader');
       this.persistAfter(node, ready, persistLater);

@@ -42,7 +42,7 @@ export type TraceLevel = 'all' | 'state' | 'off';
 
 export const messageKinds: ReadonlySet<TraceKind> = new Set<TraceKind>(['send', 'deliver', 'drop']);
 
-/** Columns of the compact store: the few event kinds a busy run records by the million. */
+/** Kinds of row in the compact store: the few event kinds a busy run records by the million. */
 const Packed = {
   Object: 0, // any other kind: the event object itself is kept
   Apply: 1,
@@ -54,14 +54,31 @@ const Packed = {
 } as const;
 type Packed = (typeof Packed)[keyof typeof Packed];
 
-// Shared by every trace until its first recorded event (grow() never writes into them).
-const noBytes = new Uint8Array(0);
-const noShorts = new Uint16Array(0);
-const noNumbers = new Float64Array(0);
+/**
+ * A row is STRIDE numbers in a chunk: [kind + 8 * node + 8 * 65536 * peer, seq, t, index, term, count] (the
+ * node numbers are below 65536, so the first is an exact integer). Chunks start small and double up to
+ * MAX_CHUNK_ROWS rows; a full chunk is never copied, the next one is added beside it.
+ */
+const STRIDE = 6;
+const FIRST_CHUNK_ROWS = 256;
+const MAX_CHUNK_ROWS = 8192;
+const NODE_UNIT = 8;
+const PEER_UNIT = 8 * 65536;
+
+interface Chunk {
+  /** Global index of its first row. */
+  readonly start: number;
+  readonly rows: Float64Array;
+  /** The command, message or (for other kinds) whole event of each row. */
+  readonly refs: unknown[];
+}
+
+// Shared by every trace until its first recorded event (nothing writes into it: its capacity is 0 rows).
+const noRows = new Float64Array(0);
 
 /**
  * The event trace. Recording is cheap: the frequent kinds (apply, commit, append, truncate, send, deliver)
- * go into typed-array columns instead of one object each, and `events` builds the objects on first read
+ * go into rows of numbers instead of one object each, and `events` builds the objects on first read
  * (incrementally, so reading it during a run costs only the events added since). What is recorded, and the
  * objects read back, are exactly what add() would have stored.
  */
@@ -71,16 +88,12 @@ export class Trace {
 
   private readonly listeners: ((event: TraceEvent) => void)[] = [];
   private size = 0;
-  private packed: Uint8Array = noBytes;
-  private seqs: Float64Array = noNumbers;
-  private times: Float64Array = noNumbers;
-  private nodes: Uint16Array = noShorts;
-  private peers: Uint16Array = noShorts;
-  private indexes: Float64Array = noNumbers;
-  private terms: Float64Array = noNumbers;
-  private counts: Float64Array = noNumbers;
-  /** The command, message or (for other kinds) whole event of each recorded event. */
+  private readonly chunks: Chunk[] = [];
+  /** The chunk being filled: its rows and refs, and how many rows it has room for and holds. */
+  private rows: Float64Array = noRows;
   private refs: unknown[] = [];
+  private capacity = 0;
+  private fill = 0;
   private readonly nodeNames: NodeId[] = [];
   private readonly nodeNumbers = new Map<NodeId, number>();
   private readonly built: TraceEvent[] = [];
@@ -95,7 +108,16 @@ export class Trace {
   /** Every recorded event, in order (built from the compact store on first read). */
   get events(): TraceEvent[] {
     const built = this.built;
-    for (let i = built.length; i < this.size; i++) built.push(this.build(i));
+    let i = built.length;
+    if (i === this.size) return built;
+    // The chunk holding row i (the last one whose start is at or before it), then every row from there on.
+    let c = this.chunks.length - 1;
+    while (this.chunks[c]!.start > i) c--;
+    for (; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]!;
+      const end = c === this.chunks.length - 1 ? this.size : this.chunks[c + 1]!.start;
+      for (; i < end; i++) built.push(this.build(chunk, i - chunk.start));
+    }
     return built;
   }
 
@@ -120,6 +142,14 @@ export class Trace {
     return this.keepsMessages || this.listeners.length > 0;
   }
 
+  /**
+   * Whether a state event (anything but send, deliver, drop) would be recorded or observed. When not, the
+   * simulator calls skip() instead of building the event: the count moves on exactly as add() would move it.
+   */
+  get wantsState(): boolean {
+    return this.keepsState || this.listeners.length > 0;
+  }
+
   /** Count an event that nobody records or observes. */
   skip(): void {
     this.count++;
@@ -134,8 +164,8 @@ export class Trace {
     if (!this.keepsState) return;
     if (!this.keepsMessages && messageKinds.has(event.kind)) return;
     (event as { seq?: number }).seq = seq;
-    const i = this.slot(Packed.Object, seq, event.t, event.node);
-    this.refs[i] = event;
+    const row = this.slot(Packed.Object, seq, event.t, event.node, 0);
+    this.refs[row] = event;
   }
 
   // The frequent kinds, recorded without building an object (the same event as add() with these fields).
@@ -144,40 +174,38 @@ export class Trace {
     if (this.listeners.length > 0) return this.add({ t, node, kind: 'apply', index, term, command });
     const seq = this.count++;
     if (!this.keepsState) return;
-    const i = this.slot(Packed.Apply, seq, t, node);
-    this.indexes[i] = index;
-    this.terms[i] = term;
-    this.refs[i] = command;
+    const row = this.slot(Packed.Apply, seq, t, node, 0);
+    const b = row * STRIDE;
+    this.rows[b + 3] = index;
+    this.rows[b + 4] = term;
+    this.refs[row] = command;
   }
 
   addCommit(t: number, node: NodeId, index: number, term: number): void {
     if (this.listeners.length > 0) return this.add({ t, node, kind: 'commit', index, term });
     const seq = this.count++;
     if (!this.keepsState) return;
-    const i = this.slot(Packed.Commit, seq, t, node);
-    this.indexes[i] = index;
-    this.terms[i] = term;
-    this.refs[i] = undefined;
+    const b = this.slot(Packed.Commit, seq, t, node, 0) * STRIDE;
+    this.rows[b + 3] = index;
+    this.rows[b + 4] = term;
   }
 
   addAppend(t: number, node: NodeId, index: number, count: number, term: number): void {
     if (this.listeners.length > 0) return this.add({ t, node, kind: 'append', index, count, term });
     const seq = this.count++;
     if (!this.keepsState) return;
-    const i = this.slot(Packed.Append, seq, t, node);
-    this.indexes[i] = index;
-    this.counts[i] = count;
-    this.terms[i] = term;
-    this.refs[i] = undefined;
+    const b = this.slot(Packed.Append, seq, t, node, 0) * STRIDE;
+    this.rows[b + 3] = index;
+    this.rows[b + 4] = term;
+    this.rows[b + 5] = count;
   }
 
   addTruncate(t: number, node: NodeId, index: number): void {
     if (this.listeners.length > 0) return this.add({ t, node, kind: 'truncate', index });
     const seq = this.count++;
     if (!this.keepsState) return;
-    const i = this.slot(Packed.Truncate, seq, t, node);
-    this.indexes[i] = index;
-    this.refs[i] = undefined;
+    const b = this.slot(Packed.Truncate, seq, t, node, 0) * STRIDE;
+    this.rows[b + 3] = index;
   }
 
   /** `node` sends `message` to `to`. */
@@ -185,9 +213,14 @@ export class Trace {
     if (this.listeners.length > 0) return this.add({ t, node, kind: 'send', to, message });
     const seq = this.count++;
     if (!this.keepsMessages) return;
-    const i = this.slot(Packed.Send, seq, t, node);
-    this.peers[i] = this.numberOf(to);
-    this.refs[i] = message;
+    const row = this.slot(Packed.Send, seq, t, node, this.numberOf(to));
+    this.refs[row] = message;
+  }
+
+  /** A message from `from` to `to` is lost (recorded on `node`): the object is built only if someone keeps it. */
+  addDrop(t: number, node: NodeId, from: NodeId, to: NodeId, message: Message, reason: DropReason): void {
+    if (this.keepsMessages || this.listeners.length > 0) this.add({ t, node, kind: 'drop', from, to, message, reason });
+    else this.count++;
   }
 
   /** `node` receives `message` from `from`. */
@@ -195,9 +228,8 @@ export class Trace {
     if (this.listeners.length > 0) return this.add({ t, node, kind: 'deliver', from, message });
     const seq = this.count++;
     if (!this.keepsMessages) return;
-    const i = this.slot(Packed.Deliver, seq, t, node);
-    this.peers[i] = this.numberOf(from);
-    this.refs[i] = message;
+    const row = this.slot(Packed.Deliver, seq, t, node, this.numberOf(from));
+    this.refs[row] = message;
   }
 
   filter<K extends TraceKind>(...kinds: K[]): Extract<TraceEvent, { kind: K }>[] {
@@ -241,57 +273,57 @@ export class Trace {
     return n;
   }
 
-  /** Reserve the next row and fill the columns every event has. */
-  private slot(packed: Packed, seq: number, t: number, node: NodeId): number {
-    const i = this.size;
-    if (i === this.packed.length) this.grow();
-    this.packed[i] = packed;
-    this.seqs[i] = seq;
-    this.times[i] = t;
-    this.nodes[i] = this.numberOf(node);
-    this.size = i + 1;
-    return i;
+  /** Reserve the next row of the current chunk, fill what every event has, and return its number in the chunk. */
+  private slot(packed: Packed, seq: number, t: number, node: NodeId, peer: number): number {
+    if (this.fill === this.capacity) this.addChunk();
+    const row = this.fill++;
+    this.size++;
+    const b = row * STRIDE;
+    const rows = this.rows;
+    rows[b] = packed + NODE_UNIT * this.numberOf(node) + PEER_UNIT * peer;
+    rows[b + 1] = seq;
+    rows[b + 2] = t;
+    return row;
   }
 
-  /** The columns start empty (a trace at level 'off' never allocates them) and double as they fill. */
-  private grow(): void {
-    const n = Math.max(256, this.packed.length * 2);
-    const more = <A extends Uint8Array | Uint16Array | Float64Array>(a: A, make: new (n: number) => A): A => {
-      const b = new make(n);
-      b.set(a);
-      return b;
-    };
-    this.packed = more(this.packed, Uint8Array);
-    this.seqs = more(this.seqs, Float64Array);
-    this.times = more(this.times, Float64Array);
-    this.nodes = more(this.nodes, Uint16Array);
-    this.peers = more(this.peers, Uint16Array);
-    this.indexes = more(this.indexes, Float64Array);
-    this.terms = more(this.terms, Float64Array);
-    this.counts = more(this.counts, Float64Array);
+  /** A trace at level 'off' never allocates a chunk; the first ones are small, later ones MAX_CHUNK_ROWS. */
+  private addChunk(): void {
+    const capacity = Math.min(MAX_CHUNK_ROWS, this.capacity === 0 ? FIRST_CHUNK_ROWS : this.capacity * 2);
+    const chunk: Chunk = { start: this.size, rows: new Float64Array(capacity * STRIDE), refs: new Array<unknown>(capacity) };
+    this.chunks.push(chunk);
+    this.rows = chunk.rows;
+    this.refs = chunk.refs;
+    this.capacity = capacity;
+    this.fill = 0;
   }
 
-  /** Row i as the object add() would have stored (same fields, same order: seq last). */
-  private build(i: number): TraceEvent {
-    const t = this.times[i]!;
-    const node = this.nodeNames[this.nodes[i]!]!;
-    const seq = this.seqs[i]!;
-    switch (this.packed[i] as Packed) {
+  /** Row `row` of `chunk` as the object add() would have stored (same fields, same order: seq last). */
+  private build(chunk: Chunk, row: number): TraceEvent {
+    const rows = chunk.rows;
+    const b = row * STRIDE;
+    const head = rows[b]!;
+    const kind = head % NODE_UNIT;
+    const node = this.nodeNames[Math.floor(head / NODE_UNIT) % 65536]!;
+    const seq = rows[b + 1]!;
+    const t = rows[b + 2]!;
+    const ref = chunk.refs[row];
+    switch (kind as Packed) {
       case Packed.Object:
-        return this.refs[i] as TraceEvent;
+        return ref as TraceEvent;
       case Packed.Apply:
-        return { t, node, kind: 'apply', index: this.indexes[i]!, term: this.terms[i]!, command: this.refs[i] as Command, seq };
+        return { t, node, kind: 'apply', index: rows[b + 3]!, term: rows[b + 4]!, command: ref as Command, seq };
       case Packed.Commit:
-        return { t, node, kind: 'commit', index: this.indexes[i]!, term: this.terms[i]!, seq };
+        return { t, node, kind: 'commit', index: rows[b + 3]!, term: rows[b + 4]!, seq };
       case Packed.Append:
-        return { t, node, kind: 'append', index: this.indexes[i]!, count: this.counts[i]!, term: this.terms[i]!, seq };
+        return { t, node, kind: 'append', index: rows[b + 3]!, count: rows[b + 5]!, term: rows[b + 4]!, seq };
       case Packed.Truncate:
-        return { t, node, kind: 'truncate', index: this.indexes[i]!, seq };
+        return { t, node, kind: 'truncate', index: rows[b + 3]!, seq };
       case Packed.Send:
-        return { t, node, kind: 'send', to: this.nodeNames[this.peers[i]!]!, message: this.refs[i] as Message, seq };
+        return { t, node, kind: 'send', to: this.nodeNames[Math.floor(head / PEER_UNIT)]!, message: ref as Message, seq };
       case Packed.Deliver:
-        return { t, node, kind: 'deliver', from: this.nodeNames[this.peers[i]!]!, message: this.refs[i] as Message, seq };
+        return { t, node, kind: 'deliver', from: this.nodeNames[Math.floor(head / PEER_UNIT)]!, message: ref as Message, seq };
     }
+    throw new Error(`trace row of unknown kind ${kind}`);
   }
 }
 
