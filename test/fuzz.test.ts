@@ -36,13 +36,15 @@ describe('fuzz: randomized fault simulation', () => {
             : f.kind === 'partition' ? f.groups.flat()
             : f.kind === 'transfer-leader' ? [f.to]
             : [];
+          const spares = f.kind === 'remove-server' ? 2 : 0; // the two servers that may join
+          if (f.kind === 'remove-server') assert.ok(Number.isInteger(f.node) && f.node >= 0 && f.node < s.nodes + spares);
           for (const n of named) assert.ok(Number.isInteger(n) && n >= 0 && n < s.nodes, `${JSON.stringify(f)} in a ${s.nodes}-node cluster`);
         }
       }
       const kinds = new Set(Array.from({ length: 50 }, (_, i) => generateSchedule(i + 1).faults.map((f) => f.kind)).flat());
       assert.deepEqual(
         [...kinds].sort(),
-        ['clog', 'crash', 'crash-leader', 'cut', 'heal', 'isolate-leader', 'network', 'partition', 'restart', 'transfer-leader', 'unclog'],
+        ['add-server', 'clog', 'crash', 'crash-leader', 'cut', 'heal', 'isolate-leader', 'network', 'partition', 'remove-server', 'restart', 'transfer-leader', 'unclog'],
       );
       const readers = Array.from({ length: 50 }, (_, i) => generateSchedule(i + 1).readEveryMs);
       assert.ok(readers.some((r) => r === 0) && readers.some((r) => r > 0), 'some seeds read through ReadIndex, some do not');

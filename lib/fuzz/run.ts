@@ -161,7 +161,6 @@ function isApplied(cluster: Cluster, id: NodeId, w: Write): boolean {
  * acknowledged write must be applied on every node too.
  */
 function checkLiveness(cluster: Cluster, writes: readonly Write[], boundMs: number): Failure | null {
-  const ids = cluster.ids;
   let probe: Write | null = null;
   let probes = 0;
   let stop = false;
@@ -177,11 +176,17 @@ function checkLiveness(cluster: Cluster, writes: readonly Write[], boundMs: numb
     cluster.after(50, prober);
   };
   prober();
-  const everywhere = (w: Write): boolean => ids.every((id) => isApplied(cluster, id, w));
+  // Every member of the leader's configuration (a removed server gets nothing more): the probe after it commits it.
+  const settled = (): readonly NodeId[] | null => (cluster.leader() === null ? null : membersOf(cluster));
+  const everywhere = (w: Write, members: readonly NodeId[]): boolean => members.every((id) => isApplied(cluster, id, w));
   const done = cluster.runUntil(
-    () => probe !== null && ids.every((id) => (cluster.raft(id)?.lastApplied ?? 0) >= probe!.index) && everywhere(probe),
+    () => {
+      const members = settled();
+      return probe !== null && members !== null && members.every((id) => (cluster.raft(id)?.lastApplied ?? 0) >= probe!.index) && everywhere(probe, members);
+    },
     { timeout: boundMs },
   );
+  const ids = membersOf(cluster);
   stop = true;
   if (!done) {
     const states = ids
@@ -229,6 +234,21 @@ function sameStateMachines(cluster: Cluster): Failure | null {
   return null;
 }
 
+/** The schedule's nodes and its two spares, by position (n0 ... n<nodes+1>). */
+function sparesOf(cluster: Cluster, ids: readonly NodeId[]): NodeId[] {
+  const host = ids[0]!.slice(0, ids[0]!.lastIndexOf(':'));
+  const base = Number(ids[0]!.slice(ids[0]!.lastIndexOf(':') + 1));
+  return [...ids, `${host}:${base + ids.length}`, `${host}:${base + ids.length + 1}`];
+}
+
+/** The servers of the leader's configuration (every server while no configuration was set). */
+function membersOf(cluster: Cluster): readonly NodeId[] {
+  const leader = cluster.leader();
+  if (leader === null) return cluster.ids;
+  const { voters, learners } = cluster.configuration(leader);
+  return [...voters, ...learners];
+}
+
 function applyFault(cluster: Cluster, ids: readonly NodeId[], fault: Fault): void {
   switch (fault.kind) {
     case 'crash':
@@ -261,6 +281,16 @@ function applyFault(cluster: Cluster, ids: readonly NodeId[], fault: Fault): voi
     case 'heal':
       cluster.heal();
       break;
+    case 'add-server': {
+      const spare = sparesOf(cluster, ids).find((id) => !cluster.ids.includes(id));
+      if (spare !== undefined && cluster.leader() !== null) cluster.addServer(spare);
+      break;
+    }
+    case 'remove-server': {
+      const id = sparesOf(cluster, ids)[fault.node];
+      if (id !== undefined && cluster.ids.includes(id) && cluster.leader() !== null && cluster.leader() !== id) cluster.removeServer(id);
+      break;
+    }
     case 'transfer-leader': {
       const leader = cluster.leader();
       if (leader !== null && leader !== ids[fault.to]) cluster.transferLeadership(leader, ids[fault.to]!);

@@ -30,6 +30,9 @@ export type Fault =
   | { readonly at: number; readonly kind: 'heal' }
   /** Whichever node leads at that moment (if any) hands its leadership to node `to` (dissertation 3.10). */
   | { readonly at: number; readonly kind: 'transfer-leader'; readonly to: number }
+  /** Membership: add the next spare server (n<nodes>, then n<nodes+1>), or remove node `node` (refused if it leads). */
+  | { readonly at: number; readonly kind: 'add-server' }
+  | { readonly at: number; readonly kind: 'remove-server'; readonly node: number }
   /** Cut whichever node leads at that moment (if any) off from all others, and reconnect it `forMs` later. */
   | { readonly at: number; readonly kind: 'isolate-leader'; readonly forMs: number }
   | { readonly at: number; readonly kind: 'network'; readonly phase: NetworkPhase };
@@ -162,6 +165,15 @@ export function generateSchedule(seed: number, options: ScheduleOptions = {}): S
   const readEveryMs = more.chance(0.5) ? more.pick([10, 50, 200]) : 0;
   const snapshotEvery = more.chance(0.4) ? more.pick([3, 10, 50, 200]) : 0;
   const snapshotChunkChars = more.pick([8, 64, 8192]);
+  if (more.chance(0.3)) {
+    // Up to two servers join, and servers leave (the spares included), one change at a time as the leader allows.
+    const changes = more.int(1, 6);
+    for (let k = 0; k < changes; k++) {
+      const at = round(more.uniform(0, durationMs));
+      if (more.chance(0.5)) faults.push({ at, kind: 'add-server' });
+      else faults.push({ at, kind: 'remove-server', node: more.int(0, nodes + 1) });
+    }
+  }
   if (nodes > 1 && more.chance(0.4)) {
     const transfers = Math.round((durationMs / 1000) * more.pick([0.5, 1, 2, 4]));
     for (let k = 0; k < transfers; k++) faults.push({ at: round(more.uniform(0, durationMs)), kind: 'transfer-leader', to: more.int(0, nodes - 1) });
@@ -210,6 +222,10 @@ export function describeFault(f: Fault): string {
         return `isolate the leader, reconnect it ${f.forMs} ms later`;
       case 'transfer-leader':
         return `the leader hands its leadership to ${n(f.to)}`;
+      case 'add-server':
+        return 'add the next spare server';
+      case 'remove-server':
+        return `remove ${n(f.node)}`;
       case 'network':
         return `network loss=${f.phase.loss} duplicate=${f.phase.duplicate} reorder=${f.phase.reorder} longDelay=${f.phase.longDelay}`;
     }

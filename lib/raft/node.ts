@@ -429,7 +429,7 @@ export class RaftNode implements RaftCore {
       ?? (id === this.id ? `${id} leads: transfer the leadership to another server first, then remove it` : null)
       ?? (!config.voters.includes(id) && !config.learners.includes(id) ? `${id} is not a member (${describeConfig(config)})` : null);
     const next = { voters: config.voters.filter((v) => v !== id), learners: config.learners.filter((l) => l !== id) };
-    return this.changeMembership(refusal, next, `removing ${id}`);
+    return this.changeMembership(refusal ?? (next.voters.length === 0 ? 'a cluster keeps at least one voter' : null), next, `removing ${id}`);
   }
 
   private membershipRefusal(): string | null {
