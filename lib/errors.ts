@@ -54,6 +54,14 @@ export class TransferError extends Error {
   }
 }
 
+/** A membership change the leader refused (one at a time, not the leader, ...) or that did not commit in time. */
+export class MembershipError extends Error {
+  constructor(readonly nodeId: NodeId, readonly reason: string) {
+    super(`${nodeId}: membership change failed: ${reason}`);
+    this.name = 'MembershipError';
+  }
+}
+
 export class WaitTimeoutError extends Error {
   constructor(what: string, timeoutMs: number) {
     super(`timed out after ${timeoutMs} ms waiting for ${what}`);

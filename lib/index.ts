@@ -2,10 +2,15 @@
  * Raft Lab's public API. Notebooks, the lab's programs and the grader import from here only.
  */
 export type {
-  AppendEntries, AppendEntriesReply, Command, CoreNote, HardState, LogEntry, Message, NodeId, Outbound,
-  PersistentState, Ready, RequestVote, RequestVoteReply, Role,
+  AppendEntries, AppendEntriesReply, Command, CoreNote, HardState, InstallSnapshot, InstallSnapshotReply, LogEntry, Message, NodeId,
+  Outbound, PersistentState, ReadResult, Ready, RequestVote, RequestVoteReply, Role, Snapshot, TimeoutNow,
 } from './raft/types';
-export { RaftNode, createRaftNode, defaultTimings, type RaftOptions, type Timings, type ProposeOutcome, type RaftCore, type CreateNode } from './raft/node';
+export {
+  RaftNode, createRaftNode, defaultTimings, type RaftOptions, type Timings, type ProposeOutcome, type RaftCore, type CreateNode,
+  type ReadOutcome, type TransferOutcome, type MembershipOutcome,
+} from './raft/node';
+export { configCommand, configOf, describeConfig, CONFIG_KEY, type Configuration } from './raft/membership';
+export type { TrackedRead } from './raft/reads';
 export { HandlerError, handlerNames, type Handlers, type HandlerName, type NodeContext, type NodeConfig, type RaftLog } from './raft/context';
 export { figure2Handlers } from './raft/handlers';
 export * as handlers from './raft/handlers';

@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { Cluster, type ClusterOptions } from '../lib';
+import { Replicated } from '../lib/api/replicated';
+import { SimNode } from '../lib/api/sim-node';
+import { MembershipError } from '../lib/errors';
 
 const NEW = '127.0.0.1:8003';
 const NEWER = '127.0.0.1:8004';
@@ -160,5 +163,22 @@ describe('membership changes (dissertation chapter 4): one server at a time', ()
     const leader = c.leader()!;
     for (const id of [base[2]!, NEW, NEWER]) assert.deepEqual(c.stateMachine(id).toJSON(), c.stateMachine(leader).toJSON(), id);
     assert.equal(c.stateMachine(leader).get('w'), 399);
+  });
+});
+
+describe('membership through the API (SimNode)', () => {
+  it('addServer and removeServer, the leader removing itself by handing its leadership over first', async () => {
+    const { c, leader } = ready();
+    const node = new SimNode(c, leader);
+    const x = new Replicated<number>('x', { node });
+    await x.set(1);
+    await node.addServer(NEW);
+    assert.ok(c.configuration().voters.includes(NEW));
+    await node.removeServer(leader);
+    const now = c.leader()!;
+    assert.notEqual(now, leader);
+    assert.ok(!c.configuration(now).voters.includes(leader));
+    assert.equal(await new Replicated<number>('x', { node: new SimNode(c, now) }).get(), 1);
+    await assert.rejects(new SimNode(c, now).addServer(now), MembershipError);
   });
 });

@@ -1,4 +1,4 @@
-import { NodeStoppedError, NotLeaderError, TransferError, WaitTimeoutError } from '../errors';
+import { MembershipError, NodeStoppedError, NotLeaderError, TransferError, WaitTimeoutError } from '../errors';
 import type { Command, NodeId, Role } from '../raft/types';
 import type { Cluster } from '../sim/cluster';
 import type { Committed, ConsensusNode, ProposeOptions } from '../raft/consensus-node';
@@ -73,6 +73,45 @@ export class SimNode implements ConsensusNode {
     if (!(await this.waitFor(() => this.getLeader() === to, timeoutMs))) {
       throw new TransferError(this.id, `${to} did not take over within ${timeoutMs} ms`);
     }
+  }
+
+  /**
+   * Add server `id` to the cluster through this node (the leader): resolves once `id` is a voter of the
+   * committed configuration (it first catches up as a learner). Rejects with MembershipError.
+   */
+  async addServer(id: NodeId, options: { timeoutMs?: number } = {}): Promise<void> {
+    const outcome = this.cluster.addServer(id, this.id);
+    if (!outcome.accepted) throw new MembershipError(this.id, outcome.reason);
+    await this.settle(options.timeoutMs ?? 5000, `${id} to become a voter`, () => this.cluster.configuration(this.id).voters.includes(id));
+  }
+
+  /**
+   * Remove server `id` through this node (the leader); this node itself hands its leadership to another voter
+   * first (dissertation 3.10), then the new leader removes it. Resolves once the change is committed.
+   */
+  async removeServer(id: NodeId, options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    let via: NodeId = this.id;
+    if (id === this.id && this.getLeader() === this.id) {
+      const to = this.cluster.configuration(this.id).voters.find((v) => v !== id && this.cluster.isAlive(v));
+      if (to === undefined) throw new MembershipError(this.id, 'no other voter to hand the leadership to');
+      await this.transferLeadership(to, { timeoutMs });
+      via = to;
+      // The new leader commits an entry of its own term before it changes the configuration.
+      await new SimNode(this.cluster, to, { drive: this.drive }).propose(null, { timeoutMs });
+    }
+    const outcome = this.cluster.removeServer(id, via);
+    if (!outcome.accepted) throw new MembershipError(via, outcome.reason);
+    const leader = this.cluster.raft(via);
+    await this.settle(timeoutMs, `the removal of ${id} to commit`, () => (leader?.commitIndex ?? 0) >= outcome.index);
+  }
+
+  private async settle(timeoutMs: number, what: string, condition: () => boolean): Promise<void> {
+    const committed = () => {
+      const core = this.cluster.raft(this.cluster.leader() ?? this.id);
+      return condition() && core !== null && core.commitIndex === core.lastIndex;
+    };
+    if (!(await this.waitFor(committed, timeoutMs))) throw new MembershipError(this.id, `timed out after ${timeoutMs} ms waiting for ${what}`);
   }
 
   readLocal(key: string): unknown {
