@@ -212,3 +212,28 @@ describe('leadership transfer (dissertation 3.10)', () => {
     assert.ok(c.runUntil((x) => x.leader() === target, { timeout: 100 }));
   });
 });
+
+describe('lease reads (dissertation 6.4.1, an option)', () => {
+  it('need CheckQuorum, and answer from the lease with no round of heartbeats', async () => {
+    assert.throws(() => new Cluster({ leaseReads: true }), /leaseReads needs checkQuorum/);
+    const { c, leader } = withCommittedWrite({ checkQuorum: true, leaseReads: true });
+    c.runFor(60); // a heartbeat round acknowledged
+    const sent = c.trace.events.length;
+    const read = c.readAndTrack(leader, { timeoutMs: 1000 })!;
+    assert.equal(read.settled, true, 'answered at once');
+    assert.equal(await read.promise, c.raft(leader)!.commitIndex);
+    assert.equal(c.trace.events.slice(sent).filter((e) => e.kind === 'send').length, 0, 'no message for the read');
+  });
+
+  it('a leader cut off from the majority stops answering once its lease runs out', async () => {
+    const { c, leader } = withCommittedWrite({ checkQuorum: true, leaseReads: true, timings: { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 50 } });
+    c.runFor(60);
+    c.partition([leader], c.ids.filter((id) => id !== leader));
+    c.runFor(150); // longer than the lease (0.9 x 150 ms)
+    assert.equal(c.raft(leader)!.role, 'leader', 'CheckQuorum has not deposed it yet');
+    const read = c.readAndTrack(leader, { timeoutMs: 1000 })!;
+    assert.equal(read.settled, false, 'no lease: it needs a round, which no majority answers');
+    read.promise.catch(() => undefined);
+    assert.ok(c.runUntil((x) => x.raft(leader)!.role !== 'leader', { timeout: 1000 }), 'CheckQuorum makes it step down');
+  });
+});

@@ -51,6 +51,8 @@ export interface Schedule {
   /** Log compaction: every node snapshots past this many applied entries (0: never), sent in chunks of this many characters. */
   readonly snapshotEvery: number;
   readonly snapshotChunkChars: number;
+  /** Lease reads (only with CheckQuorum): the simulator's clocks do not drift, so the lease must hold exactly. */
+  readonly leaseReads: boolean;
   /**
    * 'newest': to the leader of the highest term; 'sticky': to the node it last reached, until that node refuses
    * (then to the leader it names), like a real client that does not know a newer leader was elected.
@@ -178,9 +180,10 @@ export function generateSchedule(seed: number, options: ScheduleOptions = {}): S
     const transfers = Math.round((durationMs / 1000) * more.pick([0.5, 1, 2, 4]));
     for (let k = 0; k < transfers; k++) faults.push({ at: round(more.uniform(0, durationMs)), kind: 'transfer-leader', to: more.int(0, nodes - 1) });
   }
+  const leaseReads = checkQuorum && more.chance(0.5);
   const kept = faults.filter((f) => f.at < durationMs);
   kept.sort((a, b) => a.at - b.at);
-  return { seed, nodes, durationMs, proposeEveryMs, readEveryMs, snapshotEvery, snapshotChunkChars, client, preVote, checkQuorum, leaderNoop, faults: kept };
+  return { seed, nodes, durationMs, proposeEveryMs, readEveryMs, snapshotEvery, snapshotChunkChars, leaseReads, client, preVote, checkQuorum, leaderNoop, faults: kept };
 }
 
 function round(x: number): number {
@@ -238,6 +241,6 @@ export function describeSchedule(s: Schedule): string {
     `seed ${s.seed}: ${s.nodes} nodes (n0 = 127.0.0.1:8000), ${s.durationMs} virtual ms, a write every ${s.proposeEveryMs} ms (${s.client} client)` +
     `${s.readEveryMs > 0 ? `, a read every ${s.readEveryMs} ms` : ''}` +
     `${s.snapshotEvery > 0 ? `, a snapshot every ${s.snapshotEvery} entries (chunks of ${s.snapshotChunkChars})` : ''}` +
-    `${s.preVote ? ', PreVote' : ''}${s.checkQuorum ? ', CheckQuorum' : ''}${s.leaderNoop ? ', leader no-op' : ''}`;
+    `${s.preVote ? ', PreVote' : ''}${s.checkQuorum ? ', CheckQuorum' : ''}${s.leaseReads ? ', lease reads' : ''}${s.leaderNoop ? ', leader no-op' : ''}`;
   return [head, `${s.faults.length} faults:`, ...s.faults.map(describeFault)].join('\n');
 }

@@ -34,6 +34,9 @@ export interface RealNodeOptions {
   readonly checkQuorum?: boolean;
   /** Append an empty entry on winning an election (default false, so the files look like raftos's). */
   readonly leaderNoop?: boolean;
+  /** Lease reads (dissertation 6.4.1; needs checkQuorum; safe only under bounded clock drift). Off by default. */
+  readonly leaseReads?: boolean;
+  readonly clockDriftBound?: number;
   readonly security?: Security;
   /** fsync every write (default true). */
   readonly fsync?: boolean;

@@ -29,6 +29,14 @@ export interface RaftOptions extends Partial<Timings> {
   readonly preVote?: boolean;
   /** Dissertation §6.2: a leader that hears from no majority for an election timeout steps down. */
   readonly checkQuorum?: boolean;
+  /**
+   * Dissertation 6.4.1: a leader answers reads from its lease, with no round of heartbeats, while a majority
+   * acknowledged a heartbeat it sent less than (1 - clockDriftBound) x the minimum election timeout ago. Safe only
+   * if clocks drift by less than that bound; needs checkQuorum (voters then refuse votes within that time). Off by default.
+   */
+  readonly leaseReads?: boolean;
+  /** The largest relative clock drift the lease allows for (default 0.1). */
+  readonly clockDriftBound?: number;
   /** §8: a new leader appends an empty entry so earlier-term entries commit without waiting for a client. */
   readonly leaderNoop?: boolean;
   readonly maxEntriesPerAppend?: number;
@@ -166,6 +174,11 @@ export class RaftNode implements RaftCore {
   private roundWanted = false;
   private readonly ackedRound = new Map<NodeId, number>();
   private pendingReads: { readonly id: number; readonly index: number; readonly round: number }[] = [];
+  /** Lease reads (dissertation 6.4.1): how long a confirmed round's send time vouches for the leadership; 0 = off. */
+  private readonly leaseMs: number;
+  private readonly roundSentAt = new Map<number, number>();
+  /** A TimeoutNow went out this term: its target may win votes at once, so the lease no longer holds. */
+  private leaseBroken = false;
 
   // Membership (dissertation chapter 4): the configuration is the latest one in the log.
   private readonly initialConfig: Configuration;
@@ -220,6 +233,12 @@ export class RaftNode implements RaftCore {
       throw new RangeError(`snapshotChunkChars must be a positive integer, got ${String(options.snapshotChunkChars)}`);
     }
     this.latestSnapshot = persisted.snapshot ?? null;
+    if (options.leaseReads && !options.checkQuorum) {
+      throw new RangeError('leaseReads needs checkQuorum: a lease holds only if voters refuse votes while they hear from a leader');
+    }
+    const drift = options.clockDriftBound ?? 0.1;
+    if (!(drift >= 0 && drift < 1)) throw new RangeError(`clockDriftBound must be in [0, 1), got ${String(options.clockDriftBound)}`);
+    this.leaseMs = options.leaseReads ? this.timings.electionTimeout.min * (1 - drift) : 0;
     this.ctx = new NodeState(this, persisted, config);
     this.resetElectionTimer();
   }
@@ -307,8 +326,17 @@ export class RaftNode implements RaftCore {
         const start = this.ctx.outboxLength;
         this.invoke('onHeartbeatTimeout', 'the heartbeat timer', () => this.handlers.onHeartbeatTimeout(this.ctx));
         for (const learner of this.learners) this.ctx.sendAppendEntries(learner);
-        // Reads still unconfirmed: the round is asked again (its messages may have been lost).
-        if (this.pendingReads.length > 0) this.stampRound(start, this.readRound);
+        if (this.leaseMs > 0) {
+          // Lease reads: every heartbeat is a round, whose send time the lease counts from.
+          this.readRound += 1;
+          this.roundSentAt.set(this.readRound, now);
+          this.stampRound(start, this.readRound);
+          const confirmed = this.confirmedRound();
+          for (const r of this.roundSentAt.keys()) if (r < confirmed || this.roundSentAt.size > 256) this.roundSentAt.delete(r);
+        } else if (this.pendingReads.length > 0) {
+          // Reads still unconfirmed: the round is asked again (its messages may have been lost).
+          this.stampRound(start, this.readRound);
+        }
       }
       if (now >= this.transferDeadline) this.abortTransfer(`${this.transferTarget} did not take over within ${this.timings.electionTimeout.max} ms`);
       if (this.options.checkQuorum && this.ctx.role === 'leader' && now >= this.quorumDeadline) this.checkQuorum();
@@ -508,9 +536,23 @@ export class RaftNode implements RaftCore {
       // Every committed entry is in this leader's log (Leader Completeness): its last entry bounds them all.
       index = ctx.log.lastIndex;
     }
-    this.pendingReads.push({ id, index, round: this.readRound + 1 });
-    this.roundWanted = true;
+    if (this.leaseHolds()) {
+      this.pendingReads.push({ id, index, round: 0 }); // confirmed by the lease: only the index is awaited
+    } else {
+      this.pendingReads.push({ id, index, round: this.readRound + 1 });
+      this.roundWanted = true;
+    }
     return { accepted: true, ready: this.takeReady() };
+  }
+
+  /** Lease reads: a majority acknowledged a heartbeat sent recently enough that no other leader can exist yet. */
+  private leaseHolds(): boolean {
+    if (this.leaseMs === 0 || this.leaseBroken || this.transferTarget !== null) return false;
+    const round = this.confirmedRound();
+    if (round === Infinity) return true;
+    const sentAt = this.roundSentAt.get(round);
+    for (const r of this.roundSentAt.keys()) if (r < round) this.roundSentAt.delete(r);
+    return sentAt !== undefined && this.now < sentAt + this.leaseMs;
   }
 
   /** The latest read round that this leader and a majority of the cluster have answered. */
@@ -665,6 +707,7 @@ export class RaftNode implements RaftCore {
     if ((ctx.matchIndex.get(to) ?? 0) >= ctx.log.lastIndex) {
       if (this.timeoutNowSent) return;
       this.timeoutNowSent = true;
+      this.leaseBroken = true;
       ctx.note({ kind: 'transfer', to, term: ctx.currentTerm, step: 'timeout-now' });
       ctx.send(to, { type: 'TimeoutNow', term: ctx.currentTerm, leaderId: this.id });
     } else if (sendEntries) {
@@ -764,6 +807,8 @@ export class RaftNode implements RaftCore {
     if (to === 'leader') {
       this.readRound = 0;
       this.ackedRound.clear();
+      this.roundSentAt.clear();
+      this.leaseBroken = false;
       this.snapshotSent.clear();
       this.activePeers.clear();
       this.quorumDeadline = this.now + this.timings.electionTimeout.max;
@@ -839,6 +884,7 @@ export class RaftNode implements RaftCore {
       // One round of heartbeats for every read taken by this call (a ReadIndex round, dissertation 6.4).
       this.roundWanted = false;
       this.readRound += 1;
+      this.roundSentAt.set(this.readRound, this.now);
       this.heartbeatDeadline = this.now + this.timings.heartbeatInterval;
       const start = ctx.outboxLength;
       this.invoke('onHeartbeatTimeout', 'a read round', () => this.handlers.onHeartbeatTimeout(ctx));

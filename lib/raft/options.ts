@@ -9,6 +9,9 @@ export interface ServerSettings {
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
   readonly leaderNoop?: boolean;
+  /** Lease reads (RaftOptions.leaseReads; needs checkQuorum) and the clock drift they allow for. */
+  readonly leaseReads?: boolean;
+  readonly clockDriftBound?: number;
   readonly maxEntriesPerAppend?: number;
   /** Characters of a snapshot's state per InstallSnapshot chunk (RaftOptions.snapshotChunkChars). */
   readonly snapshotChunkChars?: number;
@@ -30,6 +33,8 @@ export function raftOptionsFor(id: NodeId, members: readonly NodeId[], random: (
     preVote: settings.preVote ?? false,
     checkQuorum: settings.checkQuorum ?? false,
     leaderNoop: settings.leaderNoop ?? false,
+    ...(settings.leaseReads ? { leaseReads: true } : {}),
+    ...(settings.clockDriftBound === undefined ? {} : { clockDriftBound: settings.clockDriftBound }),
     ...(batch === undefined ? {} : { maxEntriesPerAppend: batch }),
     ...(settings.snapshotChunkChars === undefined ? {} : { snapshotChunkChars: settings.snapshotChunkChars }),
     ...(settings.rules ? { rules: settings.rules } : {}),

@@ -25,6 +25,9 @@ export interface ClusterOptions {
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
   readonly leaderNoop?: boolean;
+  /** Lease reads (dissertation 6.4.1; needs checkQuorum): reads answered without a round while the lease holds. */
+  readonly leaseReads?: boolean;
+  readonly clockDriftBound?: number;
   readonly maxEntriesPerAppend?: number;
   /**
    * Log compaction (section 7): a node snapshots its state machine once its log holds more than this many
