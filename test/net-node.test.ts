@@ -547,6 +547,47 @@ describe('net: RealNode over UDP', function () {
     await waitFor('the follower to apply entries after the snapshot', () => caughtUp.stateMachine['after'] === 1);
   });
 
+  it('grows from 3 nodes to 5 and shrinks back to 3 over UDP, and the files say so', async () => {
+    // Snapshots too: a joining server gets the leader's snapshot, the configuration with it.
+    const cluster = await startCluster({ leaderNoop: true, snapshotEvery: 4 });
+    let leader = await agreedLeader(cluster.nodes);
+    for (let i = 0; i < 10; i++) await leader.propose({ data_id: 1, [`k${i}`]: i });
+    const extra = (await freeUdpPorts(2)).map((p) => `127.0.0.1:${p}`);
+    const members = [...cluster.ids];
+    for (const id of extra) {
+      const joining = await start({ id, peers: members, dir: cluster.dir, timings: TIMINGS, joining: true, snapshotEvery: 4 });
+      cluster.nodes.push(joining);
+      cluster.ids.push(id);
+      await leader.addServer(id);
+      members.push(id);
+      assert.ok(leader.configuration.voters.includes(id));
+    }
+    assert.equal(leader.configuration.voters.length, 5);
+    await leader.propose({ data_id: 2 });
+    await waitFor('all five to apply data_id 2', () => cluster.nodes.every((n) => n.stateMachine['data_id'] === 2));
+    // Shrink back: the two original followers leave (the leader stays).
+    const leaving = cluster.nodes.filter((n) => n !== leader && !extra.includes(n.id)).slice(0, 2);
+    for (const n of leaving) await leader.removeServer(n.id);
+    assert.deepEqual([...leader.configuration.voters].sort(), [leader.id, ...extra].sort());
+    for (const n of leaving) await n.stop();
+    await leader.propose({ data_id: 3 });
+    const stay = cluster.nodes.filter((n) => !leaving.includes(n));
+    await waitFor('the three members to apply data_id 3', () => stay.every((n) => n.stateMachine['data_id'] === 3));
+    for (const n of stay) {
+      const log = fs.readFileSync(fileNamesFor(cluster.dir, n.id).log, 'utf8');
+        const snapshotFile = path.join(cluster.dir, n.id.replace(':', '_') + '.snapshot');
+      const snapshot = fs.existsSync(snapshotFile) ? (JSON.parse(fs.readFileSync(snapshotFile, 'utf8')) as { config?: { voters: string[] } }) : null;
+      const inLog = /"raftlab\.config": \{"voters": \["127\.0\.0\.1:\d+"/.test(log);
+      assert.ok(inLog || snapshot?.config !== undefined, `${n.id}'s log or snapshot holds the configuration`);
+      assert.equal(JSON.parse(fs.readFileSync(fileNamesFor(cluster.dir, n.id).stateMachine, 'utf8'))['data_id'], 3);
+      assert.ok(!fs.readFileSync(fileNamesFor(cluster.dir, n.id).stateMachine, 'utf8').includes('raftlab.config'), 'configurations are not application state');
+    }
+    const joinedSnapshot = JSON.parse(fs.readFileSync(path.join(cluster.dir, extra[0]!.replace(':', '_') + '.snapshot'), 'utf8')) as { config?: { voters: string[] } };
+    assert.ok(joinedSnapshot.config && joinedSnapshot.config.voters.length >= 3, 'the snapshot carries the configuration');
+    leader = await agreedLeader(stay);
+    await assert.rejects(leader.removeServer(leader.id), sharedErrors.MembershipError);
+  });
+
   it('drops and counts bad datagrams and keeps working (with encryption)', async () => {
     const security: Security = { secret: 'lab secret', encrypt: true };
     const { nodes } = await startCluster({ security, maxDatagramBytes: 4096, leaderNoop: true });

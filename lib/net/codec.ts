@@ -258,8 +258,8 @@ export function validateMessage(value: unknown, from: NodeId): Message | string 
       return m;
     }
     case 'InstallSnapshot': {
-      if (!hasExactly(value, ['type', 'term', 'leaderId', 'lastIncludedIndex', 'lastIncludedTerm', 'offset', 'data', 'done'], [])) return keysProblem(value);
-      const { term, leaderId, lastIncludedIndex, lastIncludedTerm, offset, data, done } = value;
+      if (!hasExactly(value, ['type', 'term', 'leaderId', 'lastIncludedIndex', 'lastIncludedTerm', 'offset', 'data', 'done'], ['config'])) return keysProblem(value);
+      const { term, leaderId, lastIncludedIndex, lastIncludedTerm, offset, data, done, config } = value;
       if (!isIndex(term)) return 'InstallSnapshot.term must be a non-negative integer';
       if (leaderId !== from) return 'InstallSnapshot.leaderId must be the sender';
       if (!(isIndex(lastIncludedIndex) && lastIncludedIndex >= 1)) return 'InstallSnapshot.lastIncludedIndex must be a positive integer';
@@ -267,9 +267,12 @@ export function validateMessage(value: unknown, from: NodeId): Message | string 
       if (!isIndex(offset)) return 'InstallSnapshot.offset must be a non-negative integer';
       if (typeof data !== 'string') return 'InstallSnapshot.data must be a string';
       if (typeof done !== 'boolean') return 'InstallSnapshot.done must be a boolean';
+      const configuration = config === undefined ? undefined : checkConfiguration(config);
+      if (typeof configuration === 'string') return `InstallSnapshot.config ${configuration}`;
       const m: InstallSnapshot = {
         type: 'InstallSnapshot', term: term + 0, leaderId: from, lastIncludedIndex: lastIncludedIndex + 0,
         lastIncludedTerm: lastIncludedTerm + 0, offset: offset + 0, data, done,
+        ...(configuration === undefined ? {} : { config: configuration }),
       };
       return m;
     }
@@ -321,14 +324,27 @@ function canonical(message: Message): Message {
       return { type, term, leaderId };
     }
     case 'InstallSnapshot': {
-      const { type, term, leaderId, lastIncludedIndex, lastIncludedTerm, offset, data, done } = message;
-      return { type, term, leaderId, lastIncludedIndex, lastIncludedTerm, offset, data, done };
+      const { type, term, leaderId, lastIncludedIndex, lastIncludedTerm, offset, data, done, config } = message;
+      const m = { type, term, leaderId, lastIncludedIndex, lastIncludedTerm, offset, data, done };
+      return config === undefined ? m : { ...m, config: { voters: [...config.voters], learners: [...config.learners] } };
     }
     case 'InstallSnapshotReply': {
       const { type, term, lastIncludedIndex, nextOffset, done } = message;
       return { type, term, lastIncludedIndex, nextOffset, done };
     }
   }
+}
+
+/** A configuration from the wire: {"voters": [ids], "learners": [ids]}, or what is wrong with it. */
+export function checkConfiguration(value: unknown): { voters: NodeId[]; learners: NodeId[] } | string {
+  if (!isPlainObject(value) || !hasExactly(value, ['voters', 'learners'], [])) return 'must be {"voters": [...], "learners": [...]}';
+  const lists: NodeId[][] = [];
+  for (const key of ['voters', 'learners'] as const) {
+    const list = value[key];
+    if (!Array.isArray(list) || list.length > 1000 || !list.every((x) => typeof x === 'string' && /^[^\s:]+:\d{1,5}$/.test(x))) return `.${key} must be a list of "host:port" ids`;
+    lists.push([...(list as string[])]);
+  }
+  return { voters: lists[0]!, learners: lists[1]! };
 }
 
 function isIndex(value: unknown): value is number {

@@ -116,7 +116,7 @@ export function parseSnapshotText(text: string, file: string): Snapshot {
   const value = parseJson(text, file, 1);
   if (!isPlainObject(value)) throw new RaftFileError(file, 1, `expected an object {"last_included_index", "last_included_term", "state"}, found ${kind(value)}`);
   for (const key of Object.keys(value)) {
-    if (!['last_included_index', 'last_included_term', 'state'].includes(key)) throw new RaftFileError(file, 1, `unexpected key ${JSON.stringify(key)}`);
+    if (!['last_included_index', 'last_included_term', 'state', 'config'].includes(key)) throw new RaftFileError(file, 1, `unexpected key ${JSON.stringify(key)}`);
   }
   const index = value['last_included_index'];
   const term = value['last_included_term'];
@@ -126,7 +126,12 @@ export function parseSnapshotText(text: string, file: string): Snapshot {
   if (!isPlainObject(state)) throw new RaftFileError(file, 1, `"state" must be an object (the state machine's dict), found ${kind(state)}`);
   const problem = jsonValueProblem(state);
   if (problem !== null) throw new RaftFileError(file, 1, `"state" ${problem}`);
-  return { index, term, state: JSON.stringify(state) };
+  if (value['config'] === undefined) return { index, term, state: JSON.stringify(state) };
+  const config = value['config'];
+  const ok = isPlainObject(config) && Object.keys(config).length === 2 && ['voters', 'learners'].every((k) => Array.isArray(config[k]) && (config[k] as unknown[]).every(isNodeId));
+  if (!ok) throw new RaftFileError(file, 1, `"config" must be {"voters": [...], "learners": [...]} of node ids, found ${show(config)}`);
+  const c = config as { voters: string[]; learners: string[] };
+  return { index, term, state: JSON.stringify(state), config: { voters: [...c.voters], learners: [...c.learners] } };
 }
 
 /** null when the file does not exist. */
@@ -137,7 +142,8 @@ export function readSnapshotFile(file: string): Snapshot | null {
 
 export function formatSnapshot(snapshot: Snapshot, style: JsonStyle = 'python'): string {
   const state: unknown = JSON.parse(snapshot.state);
-  return serialize({ last_included_index: snapshot.index, last_included_term: snapshot.term, state }, style);
+  const config = snapshot.config === undefined ? {} : { config: { voters: [...snapshot.config.voters], learners: [...snapshot.config.learners] } };
+  return serialize({ last_included_index: snapshot.index, last_included_term: snapshot.term, state, ...config }, style);
 }
 
 function parseEntry(value: unknown, file: string, line: number): LogEntry {

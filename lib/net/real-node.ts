@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { Committed, ConsensusNode, ProposeOptions } from '../raft/consensus-node';
-import { EntryOverwrittenError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, TransferError, WaitTimeoutError, proposalErrors, readErrors } from '../errors';
+import type { Configuration } from '../raft/membership';
+import { EntryOverwrittenError, MembershipError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, TransferError, WaitTimeoutError, proposalErrors, readErrors } from '../errors';
 import { ReadTracker } from '../raft/reads';
 import type { Handlers } from '../raft/context';
-import { createRaftNode, defaultMaxEntriesPerAppend, defaultTimings, type CreateNode, type RaftCore, type Timings } from '../raft/node';
+import { createRaftNode, defaultMaxEntriesPerAppend, defaultTimings, type CreateNode, type MembershipOutcome, type RaftCore, type Timings } from '../raft/node';
 import type { RaftRules } from '../raft/rules';
 import { copiedCommandBytes, copyCommand } from '../raft/command';
 import { raftOptionsFor } from '../raft/options';
@@ -37,6 +38,8 @@ export interface RealNodeOptions {
   /** Lease reads (dissertation 6.4.1; needs checkQuorum; safe only under bounded clock drift). Off by default. */
   readonly leaseReads?: boolean;
   readonly clockDriftBound?: number;
+  /** A server added to a running cluster (addServer on its leader); `peers` are the cluster's members. */
+  readonly joining?: boolean;
   readonly security?: Security;
   /** fsync every write (default true). */
   readonly fsync?: boolean;
@@ -122,7 +125,9 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   private machine = new KeyValueStateMachine();
   private readonly snapshotEvery: number | null;
   private readonly security: Security | undefined;
-  private readonly peerSet: ReadonlySet<NodeId>;
+  /** Who may send to this node: the members it started with and every member of its configuration since. */
+  private readonly peerSet: Set<NodeId>;
+  private configSeen: object | null = null;
   private readonly proposals: ProposalTracker;
   /** Bytes of an AppendEntries datagram with one entry, not counting the entry's command. */
   private readonly appendOverheadBytes: number;
@@ -219,6 +224,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
           // A chunk of snapshot state fits a datagram even at 3 bytes per character (UTF-8) after the header.
           snapshotChunkChars: Math.floor((maxDatagramBytes - 400) / 3),
           ...raftOptionsFor(options.id, peers, options.random ?? Math.random, options),
+          ...(options.joining ? { joining: true } : {}),
         },
         persisted,
         performance.now(),
@@ -386,6 +392,49 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     return this.node.snapshotIndex;
   }
 
+  /** Membership changes widen who may send to this node (a removed member is still heard: it may not know yet). */
+  private learnMembers(): void {
+    const config = this.node.configuration;
+    if (config === this.configSeen) return;
+    this.configSeen = config;
+    for (const m of [...config.voters, ...config.learners]) if (m !== this.id) this.peerSet.add(m);
+  }
+
+  /** The configuration in effect here: voters and learners (dissertation chapter 4). */
+  get configuration(): Configuration {
+    return this.node.configuration;
+  }
+
+  /**
+   * Add server `id` (a RealNode started with `joining: true` and this cluster's members as `peers`): it catches up
+   * as a learner, then votes. Resolves once it is a voter of the committed configuration; MembershipError else.
+   */
+  async addServer(id: NodeId, options: { timeoutMs?: number } = {}): Promise<void> {
+    parseNodeId(id, 'id');
+    await this.changeMembership(() => this.node.addServer(id, performance.now()), () => this.node.configuration.voters.includes(id), options.timeoutMs);
+  }
+
+  /** Remove server `id` (not this leader: transfer the leadership first). Resolves once the change is committed. */
+  async removeServer(id: NodeId, options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.changeMembership(() => this.node.removeServer(id, performance.now()), () => !this.node.configuration.voters.includes(id) && !this.node.configuration.learners.includes(id), options.timeoutMs);
+  }
+
+  private async changeMembership(change: () => MembershipOutcome, done: () => boolean, timeoutMs = 5000): Promise<void> {
+    if (this.stopping) throw this.stoppedError();
+    const outcome = change();
+    this.process(outcome.ready);
+    if (!outcome.accepted) throw new MembershipError(this.id, outcome.reason);
+    this.learnMembers();
+    const deadline = performance.now() + timeoutMs;
+    // A learner becomes a voter by a second entry the leader appends by itself: wait for that one too.
+    while (!(done() && this.node.commitIndex >= this.node.lastIndex && this.node.commitIndex >= outcome.index)) {
+      if (this.stopping) throw this.stoppedError();
+      if (this.node.role !== 'leader') throw new MembershipError(this.id, 'stopped leading before the change was committed');
+      if (performance.now() > deadline) throw new MembershipError(this.id, `the change was not committed within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   /** raftos's wait_until_leader(): resolves once this node names `leader` as leader. */
   waitUntilLeader(leader: NodeId, options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? 10_000;
@@ -438,6 +487,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   private onDatagram(buf: Buffer): void {
     if (this.stopping) return;
     this.counters.datagramsReceived++;
+    this.learnMembers();
     const decoded = decodeDatagram(buf, { security: this.security, peers: this.peerSet, maxBytes: this.maxDatagramBytes });
     if (!decoded.ok) {
       this.counters.dropped[decoded.reason]++;
