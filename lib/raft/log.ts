@@ -15,6 +15,9 @@ export class MemoryLog implements RaftLog {
   /** Configuration entries after the snapshot, by index; the one in effect at the snapshot's index. */
   private readonly configs: { readonly index: number; readonly config: Configuration }[] = [];
   private baseConfig: Configuration | null = null;
+  /** Counts changes of the configuration in effect (a driver compares it instead of the whole log's version). */
+  configVersion = 0;
+  private latest: { readonly index: number; readonly config: Configuration } | null = null;
   /** Lowest index changed (appended or truncated) and not yet persisted; Infinity when clean. */
   private changedFrom = Infinity;
   /** Counts every change: a driver compares it before and after a handler. */
@@ -29,13 +32,18 @@ export class MemoryLog implements RaftLog {
       this.baseConfig = snapshot.config ?? null;
     }
     this.entries.forEach((e, i) => this.noteConfig(this.base + 1 + i, e));
+    this.configsChanged();
   }
 
   /** The latest configuration entry in the log (or the snapshot's), with its index; null if there is none. */
   latestConfig(): { readonly index: number; readonly config: Configuration } | null {
+    return this.latest;
+  }
+
+  private configsChanged(): void {
+    this.configVersion++;
     const last = this.configs[this.configs.length - 1];
-    if (last) return last;
-    return this.baseConfig === null ? null : { index: this.base, config: this.baseConfig };
+    this.latest = last ?? (this.baseConfig === null ? null : { index: this.base, config: this.baseConfig });
   }
 
   /** The configuration in effect at `index` (for a snapshot taken there), or null when none was ever set. */
@@ -46,7 +54,10 @@ export class MemoryLog implements RaftLog {
 
   private noteConfig(index: number, entry: LogEntry): void {
     const config = configOf(entry);
-    if (config !== null) this.configs.push({ index, config });
+    if (config !== null) {
+      this.configs.push({ index, config });
+      this.configsChanged();
+    }
   }
 
   /** The last index covered by the snapshot (entries up to it are compacted away); 0 without one. */
@@ -102,7 +113,9 @@ export class MemoryLog implements RaftLog {
     if (index <= this.base) throw new RangeError(`truncateFrom(${index}): entries up to ${this.base} are in the snapshot (committed)`);
     if (index > this.lastIndex) return;
     this.entries.length = index - this.base - 1;
+    const before = this.configs.length;
     while (this.configs.length > 0 && this.configs[this.configs.length - 1]!.index >= index) this.configs.pop();
+    if (this.configs.length !== before) this.configsChanged();
     this.version++;
     if (index < this.changedFrom) this.changedFrom = index;
   }
@@ -129,6 +142,7 @@ export class MemoryLog implements RaftLog {
     if (keeps) this.entries.splice(0, index - this.base);
     else this.entries.length = 0;
     while (this.configs.length > 0 && (!keeps || this.configs[0]!.index <= index)) this.configs.shift();
+    this.configsChanged();
     this.base = index;
     this.baseTerm = term;
     this.version++;

@@ -279,8 +279,8 @@ export class RaftNode implements RaftCore {
 
   private refreshConfig(): void {
     const log = this.ctx.log;
-    if (log.version === this.configVersion) return;
-    this.configVersion = log.version;
+    if (log.configVersion === this.configVersion) return;
+    this.configVersion = log.configVersion;
     const latest = log.latestConfig()?.config ?? this.initialConfig;
     if (latest === this.cachedConfig) return;
     this.cachedConfig = latest;
@@ -504,14 +504,14 @@ export class RaftNode implements RaftCore {
       }
     }
     const latest = ctx.log.latestConfig();
-    const committed = latest === null || latest.index <= ctx.commitIndex;
-    if (!committed) return;
+    if (latest === null) return; // never changed: nothing to step down from, no learner to promote
+    if (latest.index > ctx.commitIndex) return;
     if (!this.isVoter(config)) {
-      ctx.becomeFollower(`removed from the cluster by the configuration at index ${latest!.index}`);
+      ctx.becomeFollower(`removed from the cluster by the configuration at index ${latest.index}`);
       ctx.leaderId = null;
       return;
     }
-    if (this.transferTarget !== null) return;
+    if (this.transferTarget !== null || this.learners.length === 0) return;
     const ready = this.learners.find((l) => (ctx.matchIndex.get(l) ?? 0) >= ctx.commitIndex);
     if (ready !== undefined) {
       this.appendAsLeader(configCommand({ voters: [...config.voters, ready], learners: config.learners.filter((l) => l !== ready) }), `making learner ${ready} a voter`);
