@@ -53,11 +53,10 @@ describe('raftos-style API on real nodes', function () {
     assert.equal(await dataId.get(), 5);
     await until(() => nodes.every((n) => n.readLocal('data_id') === 5), 5000, 'every node to apply data_id = 5');
     // configure({ serializer: 'compact-json' }) applies to register()'s node: its files use ujson's spelling.
-    // (get() adds a read barrier, an empty entry, after the write.)
+    // get() reads through ReadIndex: it writes nothing to the log.
     const log = fs.readFileSync(path.join(dir, `${ids[0]!.replace(':', '_')}.log`), 'utf8').split('\n');
     const term = byId.get(leader)!.term;
-    assert.equal(log[0], `{"term":${term},"command":{"data_id":5}}`);
-    for (const line of log.slice(1)) assert.ok(line === '' || line === `{"term":${term},"command":null}`, line);
+    assert.deepEqual(log, [`{"term":${term},"command":{"data_id":5}}`, '']);
   });
 
   it('a follower write fails at once naming the leader; concurrent writes on the leader all land', async () => {
@@ -83,8 +82,24 @@ describe('raftos-style API on real nodes', function () {
     assert.ok(Date.now() - started >= 450);
   });
 
+  it('configure({ snapshotEvery }) makes register()\'s node compact its log into a .snapshot file', async () => {
+    const base = await freeBasePort(1);
+    const id = `127.0.0.1:${base}`;
+    configure({ logPath: dir, snapshotEvery: 3, timings: { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30 } });
+    const node = await register(id, { cluster: [] });
+    nodes = [node];
+    await until(() => node.role === 'leader', 5000, 'a one-node cluster to elect itself');
+    const x = new Replicated<number>('x');
+    for (let i = 1; i <= 7; i++) await x.set(i);
+    assert.equal(await x.get(), 7);
+    assert.ok(node.snapshotIndex >= 6);
+    const snapshot = JSON.parse(fs.readFileSync(path.join(dir, `${id.replace(':', '_')}.snapshot`), 'utf8')) as { state: { x: number } };
+    assert.ok(snapshot.state.x >= 6);
+  });
+
   it('configure() refuses unknown settings and serializers, naming them', () => {
     assert.throws(() => configure({ log_path: './' } as never), /unknown setting "log_path"/);
     assert.throws(() => configure({ serializer: 'msgpack' as never }), /serializer must be/);
+    assert.throws(() => configure({ snapshotEvery: -1 }), /snapshotEvery must be a whole number/);
   });
 });
