@@ -29,7 +29,8 @@ function write(hash: Hash, value: unknown): void {
 function hashCluster(hash: Hash, cluster: Cluster): void {
   for (const e of cluster.trace.events) write(hash, e);
   write(hash, { count: cluster.trace.count, deliveries: cluster.deliveries, now: cluster.now, next: cluster.nextEventTime() });
-  for (const s of cluster.statuses()) write(hash, s);
+  // snapshotIndex joined NodeStatus after the recording; the log and lastIndex still show every snapshot.
+  for (const s of cluster.statuses()) write(hash, { ...s, snapshotIndex: undefined });
   for (const m of cluster.inFlight()) write(hash, m);
 }
 
@@ -119,12 +120,13 @@ function figure16Digest(): string {
  * The constants, computed on the simulator before it was optimized (commit f9dd5f8); those of the fuzz seeds and
  * the zoo again on 09d922a, still unoptimized, once the schedules read, hand leadership over and snapshot, and
  * once more when the schedules gained membership changes and lease reads (on the optimized code, every other
- * hash unchanged).
+ * hash unchanged); the zoo's once more when a crashed node's status counted its log from its snapshot (lastIndex
+ * had left the snapshot out).
  */
 const golden = {
   fuzzAll: 'b87dcab5e322970e8e4c1ba3e77fb16f542edde43d3c4914aa42c706be94c79d',
   fuzzOff: 'f89eec0d07ffe5536d5f9c96c839395f14bcec14946314be6f7fd25a2465f67b',
-  zoo: '3e61c644ba548f799028deb5422a14f0e8e8e038642438eb34d9708924773679',
+  zoo: '9fb37478c0f53e9a16c118d15ca60ae344da0304b7a65ede02535739be5bd82b',
   busyState: '2477511d3c5c6b1ca409ff1e4c5fac7925e5c0ed0ff02a6d599f4a48e6ff570c',
   busyAll: '68949a3644ca48e1670377950c6d23e4895ca423b622cfec874eca716fe03db8',
   busyOff: 'd3c8b730ecd0aea05fac53d033bb479a2ac840b86384952b2379efa829ef4761',

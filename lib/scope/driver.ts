@@ -15,7 +15,9 @@ export interface NodeView {
   readonly term: number;
   readonly votedFor: number | null;
   readonly commitIndex: number;
+  /** The entries after `snapshotIndex` (the ones before are compacted into a snapshot). */
   readonly log: readonly LogEntry[];
+  readonly snapshotIndex: number;
   /** Election timer: fraction of its timeout still to run (1 = just reset, 0 = firing); null for leaders and crashed nodes. */
   readonly timer: number | null;
   readonly timerLeftMs: number | null;
@@ -331,6 +333,7 @@ export class ScopeRun {
         votedFor: s.votedFor === null ? null : this.ids.indexOf(s.votedFor),
         commitIndex: s.commitIndex,
         log: s.log,
+        snapshotIndex: s.snapshotIndex,
         timer: left === null || !(total > 0) ? null : Math.min(1, left / total),
         timerLeftMs: left,
         nextIndex: isLeader && core ? peers((p) => core.nextIndexOf(p)) : null,

@@ -90,6 +90,8 @@ export interface NodeStatus {
   readonly commitIndex: number;
   readonly lastApplied: number;
   readonly lastIndex: number;
+  /** The last index the node's snapshot covers (0 without one): `log` holds the entries after it. */
+  readonly snapshotIndex: number;
   readonly log: readonly LogEntry[];
   readonly state: Record<string, unknown>;
 }
@@ -329,13 +331,14 @@ export class Cluster {
       const hard = node.storage.hardState;
       return {
         id, alive: false, role: 'down', term: hard.currentTerm, votedFor: hard.votedFor, leaderId: null,
-        commitIndex: 0, lastApplied: 0, lastIndex: node.storage.log.length, log: node.storage.log, state: {},
+        commitIndex: 0, lastApplied: 0, lastIndex: node.storage.snapshotIndex + node.storage.log.length,
+        snapshotIndex: node.storage.snapshotIndex, log: node.storage.log, state: {},
       };
     }
     return {
       id, alive: true, role: core.role, term: core.currentTerm, votedFor: core.votedFor, leaderId: core.leaderId,
-      commitIndex: core.commitIndex, lastApplied: core.lastApplied, lastIndex: core.lastIndex, log: core.log,
-      state: node.stateMachine.toJSON(),
+      commitIndex: core.commitIndex, lastApplied: core.lastApplied, lastIndex: core.lastIndex, snapshotIndex: core.snapshotIndex,
+      log: core.log, state: node.stateMachine.toJSON(),
     };
   }
 

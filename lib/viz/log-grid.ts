@@ -9,6 +9,8 @@ export interface LogSnapshot {
   readonly log: readonly LogEntry[];
   readonly commitIndex: number;
   readonly alive?: boolean;
+  /** Entries up to here are compacted into a snapshot; `log` starts after it (default 0). */
+  readonly snapshotIndex?: number;
 }
 
 export interface LogGridOptions {
@@ -19,7 +21,7 @@ export interface LogGridOptions {
 function snapshots(source: Cluster | readonly LogSnapshot[]): readonly LogSnapshot[] {
   if (Array.isArray(source)) return source as readonly LogSnapshot[];
   const cluster = source as Cluster;
-  return cluster.statuses().map((s) => ({ id: s.id, log: s.log, commitIndex: s.commitIndex, alive: s.alive }));
+  return cluster.statuses().map((s) => ({ id: s.id, log: s.log, commitIndex: s.commitIndex, alive: s.alive, snapshotIndex: s.snapshotIndex }));
 }
 
 function shortCommand(entry: LogEntry): string {
@@ -36,18 +38,19 @@ function shortCommand(entry: LogEntry): string {
 export async function logGrid(source: Cluster | readonly LogSnapshot[], options: LogGridOptions = {}): Promise<string> {
   const nodes = snapshots(source);
   const names = shortNames(nodes.map((n) => n.id));
-  const rowLabel = (n: LogSnapshot) => `${names.get(n.id)} · commit ${n.commitIndex}${n.alive === false ? ' · down' : ''}`;
+  const rowLabel = (n: LogSnapshot) =>
+    `${names.get(n.id)} · commit ${n.commitIndex}${n.snapshotIndex ? ` · snapshot ${n.snapshotIndex}` : ''}${n.alive === false ? ' · down' : ''}`;
   const cells = nodes.flatMap((n) =>
     n.log.map((entry, i) => ({
       row: rowLabel(n),
-      index: i + 1,
+      index: (n.snapshotIndex ?? 0) + i + 1,
       term: entry.term,
-      committed: i + 1 <= n.commitIndex,
+      committed: (n.snapshotIndex ?? 0) + i + 1 <= n.commitIndex,
       label: `T${entry.term}`,
       command: shortCommand(entry),
     })),
   );
-  const longest = Math.max(1, ...nodes.map((n) => n.log.length));
+  const longest = Math.max(1, ...nodes.map((n) => (n.snapshotIndex ?? 0) + n.log.length));
   const indexes = Array.from({ length: longest }, (_, i) => i + 1);
   const rows = nodes.map(rowLabel);
   const terms = [...new Set(cells.map((c) => c.term))].sort((a, b) => a - b);

@@ -687,12 +687,12 @@ export class ScopeApp {
   }
 
   private drawLogs(nodes: NodeView[]): void {
-    const key = nodes.map((n) => `${n.alive}${n.role}${n.commitIndex}:${n.log.map((e) => e.term).join('.')}:${n.nextIndex?.join('.') ?? ''}:${n.matchIndex?.join('.') ?? ''}`).join('|');
+    const key = nodes.map((n) => `${n.alive}${n.role}${n.commitIndex}:${n.snapshotIndex}:${n.log.map((e) => e.term).join('.')}:${n.nextIndex?.join('.') ?? ''}:${n.matchIndex?.join('.') ?? ''}`).join('|');
     if (key === this.logsKey) return;
     this.logsKey = key;
     const rows = this.ui.logs!.querySelector('.rows')!;
     rows.replaceChildren();
-    const longest = Math.max(0, ...nodes.map((n) => n.log.length));
+    const longest = Math.max(0, ...nodes.map((n) => n.snapshotIndex + n.log.length));
     const first = Math.max(1, longest - maxLogCells + 1);
     const last = Math.max(first + 9, longest);
     const leaderIndex = this.session.run.leaderIndex();
@@ -708,7 +708,13 @@ export class ScopeApp {
       const next = leader && leader !== n ? leader.nextIndex![n.index] : null;
       const match = leader && leader !== n ? leader.matchIndex![n.index] : null;
       for (let i = first; i <= last; i++) {
-        const e = n.log[i - 1];
+        if (i <= n.snapshotIndex) {
+          const cell = el('div', { class: 'entry committed snapshot' }, 'S');
+          cell.title = `index ${i}: in ${nodeName(n.index)}'s snapshot (compacted, committed)`;
+          entries.append(cell);
+          continue;
+        }
+        const e = n.log[i - 1 - n.snapshotIndex];
         const cell = el('div', { class: `entry${e ? (i <= n.commitIndex ? ' committed' : '') : ' empty'}` }, e ? String(e.term) : '');
         if (e) {
           cell.style.background = termColour(e.term);

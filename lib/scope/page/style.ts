@@ -50,6 +50,7 @@ export const css = String.raw`
   border:1.5px dashed rgba(0,0,0,.35); color:#1d2330; position:relative; }
 .raft-scope .entry.committed { border-style:solid; border-color: rgba(0,0,0,.55); }
 .raft-scope .entry.empty { border:1px dashed var(--line); background:transparent; color:transparent; }
+.raft-scope .entry.snapshot { background: repeating-linear-gradient(45deg, #dee2e6, #dee2e6 3px, #f1f3f5 3px, #f1f3f5 6px); color:#495057; }
 .raft-scope .entry .mark { position:absolute; bottom:-9px; font-size:9px; line-height:9px; font-weight:700; color: var(--accent); }
 .raft-scope .logrow .meta { margin-left:10px; color: var(--muted); font-size:12px; white-space:nowrap; }
 .raft-scope .logindex { display:flex; gap:2px; margin-left:92px; color: var(--muted); font-size:10px; }
