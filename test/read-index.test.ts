@@ -151,6 +151,43 @@ describe('ReadIndex (dissertation 6.4): reads that write nothing', () => {
   });
 });
 
+describe('ReadIndex rounds across terms (found by the fuzzer, seeds 70013 and 88270)', () => {
+  it("a reply in a newer term to a deposed leader's round does not confirm a round of that server's later leadership", () => {
+    const ids = ['a', 'b', 'c'];
+    const nodes = new Map(ids.map((id) => [id, new RaftNode({ id, peers: ids, random: () => 0.5, leaderNoop: true })]));
+    const a = nodes.get('a')!;
+    const b = nodes.get('b')!;
+    const run = (from: string, ready: Ready, t: number, hold?: (o: Outbound) => boolean): Outbound[] => {
+      const held: Outbound[] = [];
+      const queue = ready.messages.map((out) => ({ from, out }));
+      while (queue.length > 0) {
+        const { from: f, out } = queue.shift()!;
+        if (hold?.(out)) { held.push(out); continue; }
+        for (const next of nodes.get(out.to)!.step(f, out.message, t).messages) queue.push({ from: out.to, out: next });
+      }
+      return held;
+    };
+    run('a', a.campaign(0), 1);
+    assert.equal(a.role, 'leader');
+    // Term 1: reads push a's rounds up to 5; the last round's heartbeat to b is held back (a long delay).
+    for (let i = 1; i < 5; i++) run('a', a.readIndex(i, 10 + i).ready, 10 + i);
+    const late = run('a', a.readIndex(5, 20).ready, 20, (o) => o.to === 'b' && o.message.type === 'AppendEntries');
+    assert.ok(late.length === 1 && (late[0]!.message as { round?: number }).round === 5);
+    // b campaigns (term 2), then a wins term 3: a's rounds start again from 1.
+    run('b', b.campaign(100), 101);
+    run('a', a.campaign(200), 201);
+    assert.equal(a.role, 'leader');
+    assert.equal(a.currentTerm, 3);
+    // The held term-1 heartbeat reaches b now; b answers in term 3.
+    const stale = b.step('a', late[0]!.message, 300).messages;
+    // A read in term 3; its round's heartbeats are lost; only b's answer to the old round arrives.
+    const taken = a.readIndex(9, 301);
+    assert.ok(taken.accepted);
+    const reads = stale.flatMap((o) => a.step('b', o.message, 302).reads ?? []);
+    assert.deepEqual(reads, [], 'nothing confirms the read but a majority answering one of its own rounds');
+  });
+});
+
 describe('leadership transfer (dissertation 3.10)', () => {
   it('to an up-to-date follower: it leads the next term within an election timeout', () => {
     const { c, leader } = withCommittedWrite();

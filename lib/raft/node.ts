@@ -385,7 +385,9 @@ export class RaftNode implements RaftCore {
         const request = this.trimToSnapshot(message);
         this.invoke('onAppendEntries', event, () => this.handlers.onAppendEntries(ctx, from, request));
         if (message.term === ctx.currentTerm) this.lastLeaderContact = now;
-        if (message.round !== undefined) this.echoRound(start, from, message.round);
+        // Only for this term's leader: a reply to a deposed leader's round, sent in a newer term, would otherwise
+        // count for the round of the same number of a later leadership of that sender (rounds restart each term).
+        if (message.round !== undefined && message.term === ctx.currentTerm) this.echoRound(start, from, message.round);
         break;
       }
       case 'AppendEntriesReply':
