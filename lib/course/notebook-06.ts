@@ -87,8 +87,9 @@ export interface AddServerRun {
 }
 
 /**
- * Three servers take writes (a long log); a fourth, empty, is added: it joins as a learner, receives the log, and
- * the leader makes it a voter once it has the committed log (dissertation 4.2.1). Sampled every `everyMs`.
+ * Three servers take writes (a long log); a fourth, empty, is added while clients keep writing: it joins as a
+ * learner, receives the log, and the leader makes it a voter once it has the committed log (dissertation 4.2.1).
+ * Sampled every `everyMs`.
  */
 export function addServer(seed = 4, writes = 300, everyMs = 10): AddServerRun {
   const { cluster } = readyCluster(seed);
@@ -106,6 +107,14 @@ export function addServer(seed = 4, writes = 300, everyMs = 10): AddServerRun {
     if (as === 'voter' && promotedAt < 0) promotedAt = Math.round(cluster.now);
     samples.push({ t: Math.round(cluster.now), as, newLast: cluster.raft(NEW)?.lastIndex ?? 0, leaderCommit: cluster.raft(leader)!.commitIndex, voters: cfg.voters.length });
   };
+  // Clients keep writing while it catches up: one write every 5 ms.
+  let n = writes;
+  const writer = () => {
+    if (promotedAt >= 0) return;
+    cluster.propose({ w: ++n });
+    cluster.after(5, writer);
+  };
+  writer();
   sample();
   for (let i = 0; i < 100 && (promotedAt < 0 || cluster.now < promotedAt + 3 * everyMs); i++) {
     cluster.runFor(everyMs);
@@ -139,7 +148,7 @@ export function removeLeader(seed = 4): RemoveLeaderRun {
   if (!transfer.accepted) throw new Error(`transfer refused: ${transfer.reason}`);
   const t0 = cluster.now;
   if (!cluster.runUntil((c) => c.leader() === next && c.raft(next)!.commitIndex === c.raft(next)!.lastIndex, { timeout: 2000 })) throw new Error('the transfer did not complete');
-  steps.push(`transferLeadership(${leader} -> ${next}): ${next} leads in term ${cluster.raft(next)!.currentTerm} after ${cluster.now - t0} ms`);
+  steps.push(`transferLeadership(${leader} -> ${next}): ${next} leads in term ${cluster.raft(next)!.currentTerm} after ${Math.round(cluster.now - t0)} ms`);
   const removed = cluster.removeServer(leader);
   if (!removed.accepted) throw new Error(`removeServer refused: ${removed.reason}`);
   steps.push(`removeServer(${leader}) on ${next}: configuration entry at index ${removed.index}`);
