@@ -4,7 +4,7 @@ import { nb06, type SessionTable } from '../lib';
 /** The reference session table (dissertation 6.3), as the notebook's solution writes it. */
 function applyOnce(table: SessionTable, clientId: string, seq: number, execute: () => unknown): { executed: boolean; result: unknown } {
   const session = table.get(clientId);
-  if (session !== undefined && seq <= session.seq) return { executed: false, result: seq === session.seq ? session.result : undefined };
+  if (session !== undefined && seq <= session.seq) return { executed: false, result: seq === session.seq ? session.result : null };
   const result = execute();
   table.set(clientId, { seq, result });
   return { executed: true, result };
