@@ -84,6 +84,22 @@ describe('course release (scripts/course)', () => {
     }
   });
 
+  it('notebook 06 (membership and clients): three exercises, each graded by an autograder cell that needs it', () => {
+    const root = path.resolve(__dirname, '..');
+    const file = listSources(root).find((f) => path.basename(f) === '06-membership-and-clients.ipynb');
+    assert.ok(file, 'notebooks/source/06-membership-and-clients.ipynb');
+    const released = releaseNotebook('06.ipynb', readNotebook(file), 'src');
+    assert.equal(released.exercises, 3);
+    assert.equal(released.autograders, 3);
+    assert.equal(released.points, 31);
+    const student = released.student.cells.map((c) => sourceText(c)).join('\n');
+    for (const name of ['majoritiesOverlap', 'mayAnswerRead', 'applyOnce']) {
+      assert.match(student, new RegExp(`function ${name}\\(`), name);
+    }
+    assert.equal((student.match(/throw new Error\("TODO: exercise 06-/g) ?? []).length, 3);
+    assert.doesNotMatch(student, /BEGIN HIDDEN TESTS|overlap\.all-pairs|session\.old/);
+  });
+
   it('refuses malformed sources, naming the notebook, the cell and the line', () => {
     const bad = (c: NotebookCell, pattern: RegExp) => assert.throws(() => releaseNotebook('nb.ipynb', notebook(c), 'src'), (e: Error) => e instanceof NotebookError && pattern.test(e.message));
     bad(cell('code', 'x\n// BEGIN SOLUTION\ny', { role: 'exercise', id: '01-a' }), /^nb\.ipynb: cell 0 \(01-a\), line 2: the SOLUTION region is never closed/);

@@ -19,7 +19,7 @@ describe("release: the students' copy (npm run release -- --student DIR)", funct
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('holds the student notebooks, the library, the lab programs, the kernel, package.json, lockfile, tsconfig and README', () => {
-    for (const f of ['notebooks/01-leader-election.ipynb', 'notebooks/02-log-replication.ipynb', 'lib/index.ts', 'lib/raft/node.ts', 'grading/task2.ts', 'scripts/start.ts', 'scripts/task.ts', 'scripts/lab.ts',
+    for (const f of ['notebooks/01-leader-election.ipynb', 'notebooks/02-log-replication.ipynb', 'notebooks/06-membership-and-clients.ipynb', 'lib/course/notebook-06.ts', 'lib/index.ts', 'lib/raft/node.ts', 'grading/task2.ts', 'scripts/start.ts', 'scripts/task.ts', 'scripts/lab.ts',
       'jupyter/kernels/raftlab/kernel.json', 'package.json', 'package-lock.json', 'tsconfig.json', 'README.md']) {
       assert.ok(fs.existsSync(path.join(release.dir, f)), f);
     }
