@@ -3,7 +3,7 @@
  */
 export type {
   AppendEntries, AppendEntriesReply, Command, CoreNote, HardState, LogEntry, Message, NodeId, Outbound,
-  PersistentState, Ready, RequestVote, RequestVoteReply, Role,
+  PersistentState, Ready, RequestVote, RequestVoteReply, Role, Snapshot, InstallSnapshot, InstallSnapshotReply,
 } from './raft/types';
 export { RaftNode, createRaftNode, defaultTimings, type RaftOptions, type Timings, type ProposeOutcome, type RaftCore, type CreateNode } from './raft/node';
 export { HandlerError, handlerNames, type Handlers, type HandlerName, type NodeContext, type NodeConfig, type RaftLog } from './raft/context';
@@ -55,6 +55,7 @@ export * as nb01 from './course/notebook-01';
 export * as nb02 from './course/notebook-02';
 export * as nb03 from './course/notebook-03';
 export * as nb04 from './course/notebook-04';
+export * as nb05 from './course/notebook-05';
 
 export { scenarios, type Scenario } from './course/scenarios/catalog';
 export type { Fault as ScenarioFault } from './course/scenarios/plan';
