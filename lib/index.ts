@@ -56,6 +56,7 @@ export * as nb02 from './course/notebook-02';
 export * as nb03 from './course/notebook-03';
 export * as nb04 from './course/notebook-04';
 export * as nb05 from './course/notebook-05';
+export type { CompactedLog, SnapshotChunk, ChunkResult } from './course/notebook-05';
 
 export { scenarios, type Scenario } from './course/scenarios/catalog';
 export type { Fault as ScenarioFault } from './course/scenarios/plan';

@@ -6,7 +6,10 @@
 import { strict as assert } from 'node:assert';
 import { Cluster } from '../sim/cluster';
 import { Rng } from '../sim/rng';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { MemoryLog } from '../raft/log';
+import { FileStorage } from '../net/file-storage';
 import type { LogEntry, Message, NodeId } from '../raft/types';
 
 // ---- What the exercises work on ----
@@ -160,6 +163,25 @@ export function catchUp(options: { writes?: number; snapshotEvery?: number; chun
     }
   }
   return { cluster, leader, follower, before, after: describeLogs(cluster), ms, caughtUp, messages, entriesSent, entryCharsSent, snapshotCharsSent, installs };
+}
+
+/**
+ * What `id` has on stable storage, written through the real node's FileStorage (lib/net/file-storage.ts) into
+ * `dir` (emptied first): raftos's .storage and .log, and the .snapshot beside them. Returns each file's text.
+ */
+export function writeFiles(cluster: Cluster, id: NodeId, dir: string): Map<string, string> {
+  fs.rmSync(dir, { recursive: true, force: true });
+  const p = cluster.persisted(id);
+  const storage = new FileStorage(dir, id, { fsync: false });
+  storage.load();
+  storage.saveHardState({ currentTerm: p.currentTerm, votedFor: p.votedFor });
+  if (p.snapshot) {
+    // The log as it was before compaction, up to the snapshot (its entries' terms are not needed: only the cut).
+    storage.writeLog(1, [...Array.from({ length: p.snapshot.index }, () => ({ term: p.snapshot!.term, command: null })), ...p.log]);
+    storage.saveSnapshot(p.snapshot);
+  } else storage.writeLog(1, p.log);
+  storage.close();
+  return new Map(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
 }
 
 // ---- Grading the exercises ----
