@@ -72,29 +72,29 @@ describe('notebook 05 (log compaction): demos and checks', function () {
 
   it('the checks pass the reference answers', () => {
     nb05.checkKeepAfterSnapshot(keep, 1);
-    nb05.checkSplit(nb05.librarySplit, 1);
-    nb05.checkTransfers(nb05.librarySplit, receive, 1);
+    nb05.checkSplit(nb05.splitSnapshot, 1);
+    nb05.checkTransfers(nb05.splitSnapshot, receive, 1);
     assert.ok(nb05.checkRestoreOnCluster(restoreState, 1) > 50);
-    assert.ok(nb05.checkRestoreOnCluster(nb05.libraryRestore, 2) > 50);
+    assert.ok(nb05.checkRestoreOnCluster(nb05.restoreState, 2) > 50);
   });
 
   it('the checks catch wrong answers', () => {
     assert.throws(() => nb05.checkKeepAfterSnapshot((log, index) => log.entries.slice(Math.max(0, index - log.snapshotIndex)), 1), /expected 0 entries kept/);
     assert.throws(() => nb05.checkKeepAfterSnapshot(() => [], 1), /entries kept, got 0/);
     assert.throws(() => nb05.checkKeepAfterSnapshot((log, i, t) => { const r = keep(log, i, t); (log.entries as LogEntry[]).length = 0; return r; }, 1), /modified/);
-    assert.throws(() => nb05.checkSplit((s, n) => nb05.librarySplit(s, n).filter((c) => c.data !== ''), 1));
+    assert.throws(() => nb05.checkSplit((s, n) => nb05.splitSnapshot(s, n).filter((c) => c.data !== ''), 1));
     const appendAll: nb05.ReceiveChunk = (r, c) => { const held = (c.offset === 0 ? '' : r ?? '') + c.data; return c.done ? { received: null, complete: held } : { received: held, complete: null }; };
-    assert.throws(() => nb05.checkTransfers(nb05.librarySplit, appendAll, 1), /not the start of the state|not the state sent/);
+    assert.throws(() => nb05.checkTransfers(nb05.splitSnapshot, appendAll, 1), /not the start of the state|not the state sent/);
     assert.throws(() => nb05.checkRestoreOnCluster((s, b, e) => restoreState(s, b, e, b + e.length), 1), /applied up to/);
     assert.throws(() => nb05.checkRestoreOnCluster((s, b, e, u) => restoreState('{}', b, e, u), 1));
   });
 
-  it('libraryKeeps is MemoryLog.compact: steps 6-7', () => {
+  it('keepAfterSnapshot is MemoryLog.compact: steps 6-7', () => {
     const e = (term: number): LogEntry => ({ term, command: null });
     const log = { snapshotIndex: 2, snapshotTerm: 1, entries: [e(1), e(2), e(2)] };
-    assert.deepEqual(nb05.libraryKeeps(log, 4, 2), [e(2)]);
-    assert.deepEqual(nb05.libraryKeeps(log, 4, 3), []);
-    assert.deepEqual(nb05.libraryKeeps(log, 9, 2), []);
+    assert.deepEqual(nb05.keepAfterSnapshot(log, 4, 2), [e(2)]);
+    assert.deepEqual(nb05.keepAfterSnapshot(log, 4, 3), []);
+    assert.deepEqual(nb05.keepAfterSnapshot(log, 9, 2), []);
     const memory = new MemoryLog([e(1)], { index: 2, term: 1 });
     assert.equal(memory.snapshotIndex, 2);
   });

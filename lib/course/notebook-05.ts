@@ -199,7 +199,7 @@ function randomLog(rng: Rng): CompactedLog {
 }
 
 /** What the library's MemoryLog.compact (Figure 13, steps 6-7) keeps. */
-export function libraryKeeps(log: CompactedLog, lastIncludedIndex: number, lastIncludedTerm: number): LogEntry[] {
+export function keepAfterSnapshot(log: CompactedLog, lastIncludedIndex: number, lastIncludedTerm: number): LogEntry[] {
   const memory = new MemoryLog(log.entries.map((e) => ({ ...e })), log.snapshotIndex > 0 ? { index: log.snapshotIndex, term: log.snapshotTerm } : undefined);
   memory.compact(lastIncludedIndex, lastIncludedTerm);
   return [...memory.all];
@@ -216,7 +216,7 @@ export function checkKeepAfterSnapshot(fn: KeepAfterSnapshot, seed: number, case
     const lastIncludedTerm = at && rng.int(0, 2) > 0 ? at.term : rng.int(1, 6);
     const copy: CompactedLog = { ...log, entries: log.entries.map((e) => ({ ...e })) };
     const got = fn(copy, lastIncludedIndex, lastIncludedTerm);
-    const expected = libraryKeeps(log, lastIncludedIndex, lastIncludedTerm);
+    const expected = keepAfterSnapshot(log, lastIncludedIndex, lastIncludedTerm);
     const show = `log after snapshot ≤ ${log.snapshotIndex} (term ${log.snapshotTerm}): terms [${log.entries.map((e) => e.term).join(', ')}], snapshot lastIncludedIndex ${lastIncludedIndex}, lastIncludedTerm ${lastIncludedTerm}`;
     assert.deepEqual(got, expected, `${show}: expected ${expected.length} entries kept, got ${Array.isArray(got) ? got.length : String(got)}`);
     assert.deepEqual(copy.entries, log.entries, `${show}: the log given was modified (return a new array)`);
@@ -224,7 +224,7 @@ export function checkKeepAfterSnapshot(fn: KeepAfterSnapshot, seed: number, case
 }
 
 /** Chunks as the library's leader cuts them (sendSnapshotChunk): pieces of `size`, one empty chunk for an empty state. */
-export function librarySplit(state: string, size: number): SnapshotChunk[] {
+export function splitSnapshot(state: string, size: number): SnapshotChunk[] {
   const chunks: SnapshotChunk[] = [];
   let offset = 0;
   do {
@@ -242,7 +242,7 @@ export function checkSplit(fn: SplitSnapshot, seed: number, cases = 200): void {
     const length = rng.int(0, 3) === 0 ? rng.int(0, 3) : rng.int(1, 200);
     const state = JSON.stringify({ v: 'x'.repeat(length) }).slice(0, length);
     const size = rng.int(1, 40);
-    assert.deepEqual(fn(state, size), librarySplit(state, size), `a state of ${state.length} characters in chunks of ${size}`);
+    assert.deepEqual(fn(state, size), splitSnapshot(state, size), `a state of ${state.length} characters in chunks of ${size}`);
   }
 }
 
@@ -295,7 +295,7 @@ export function checkTransfers(split: SplitSnapshot, receive: ReceiveChunk, seed
 }
 
 /** What a KeyValueStateMachine holds after a snapshot's state and the entries after it up to `upTo`. */
-export function libraryRestore(snapshotState: string, snapshotIndex: number, entries: readonly LogEntry[], upTo: number): Record<string, unknown> {
+export function restoreState(snapshotState: string, snapshotIndex: number, entries: readonly LogEntry[], upTo: number): Record<string, unknown> {
   const state: Record<string, unknown> = JSON.parse(snapshotState) as Record<string, unknown>;
   for (const e of entries.slice(0, Math.max(0, upTo - snapshotIndex))) if (e.command !== null) Object.assign(state, e.command);
   return state;
