@@ -60,6 +60,8 @@ export * as nb01 from './course/notebook-01';
 export * as nb02 from './course/notebook-02';
 export * as nb03 from './course/notebook-03';
 export * as nb04 from './course/notebook-04';
+export * as nb05 from './course/notebook-05';
+export type { CompactedLog, SnapshotChunk, ChunkResult } from './course/notebook-05';
 export * as nb06 from './course/notebook-06';
 export type { ClientSession, SessionTable, PendingRead, LeaderReadView } from './course/notebook-06';
 
