@@ -1,6 +1,6 @@
 /**
  * npm run fuzz -- --seeds N [--from S] [--nodes 3-5] [--duration MS] [--json] [--replay SEED] [--zoo]
- *                 [--variant NAME] [--trace-out FILE] [--workers N]
+ *                 [--variant NAME] [--trace-out FILE] [--workers N] [--leader-write-ms MS]
  *
  * Randomized fault simulation: each seed is one whole run of a simulated cluster under a random fault schedule
  * with the safety monitor on every event, then a liveness check after the heal. A failing seed is printed with
@@ -34,6 +34,7 @@ interface Options {
   traceOut?: string;
   workers: number;
   report: number;
+  leaderWriteMs?: number;
 }
 
 function integer(min: number) {
@@ -76,6 +77,7 @@ function replayCommand(seed: number, o: Options): string {
   const parts = ['npm run fuzz --', `--replay ${seed}`, `--nodes ${o.nodes.min}-${o.nodes.max}`];
   if (o.duration !== 10_000) parts.push(`--duration ${o.duration}`);
   if (o.variant) parts.push(`--variant ${o.variant}`);
+  if (o.leaderWriteMs !== undefined) parts.push(`--leader-write-ms ${o.leaderWriteMs}`);
   return parts.join(' ');
 }
 
@@ -127,6 +129,7 @@ async function main(argv: readonly string[]): Promise<number> {
     .addOption(new Option('--from <s>', 'first seed').argParser(integer(0)).default(1))
     .addOption(new Option('--nodes <range>', 'cluster sizes, e.g. 3-5 or 7').argParser(nodeRange).default({ min: 3, max: 5 }, '3-5'))
     .addOption(new Option('--duration <ms>', 'virtual ms of faults per seed').argParser(integer(100)).default(10_000))
+    .addOption(new Option('--leader-write-ms <ms>', 'leaders write in parallel with sending, each seed\'s writes taking 0 to this many virtual ms').argParser(integer(0)))
     .option('--json', 'print a JSON summary as the last line')
     .addOption(new Option('--replay <seed>', 'run one seed with a full trace, report it, and shrink it if it fails').argParser(integer(0)))
     .option('--zoo', 'also hunt each bug-zoo variant and report how many seeds it took')
@@ -142,7 +145,10 @@ async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError();
   program.parse(argv as string[]);
   const o = program.opts<Options>();
-  const scheduleOptions: ScheduleOptions = { minNodes: o.nodes.min, maxNodes: o.nodes.max, durationMs: o.duration };
+  const scheduleOptions: ScheduleOptions = {
+    minNodes: o.nodes.min, maxNodes: o.nodes.max, durationMs: o.duration,
+    ...(o.leaderWriteMs !== undefined ? { leaderWriteMs: o.leaderWriteMs } : {}),
+  };
   const seedOptions: SeedOptions = { ...scheduleOptions, ...(o.variant ? { variant: zooVariant(o.variant) } : {}) };
 
   if (o.replay !== undefined) {

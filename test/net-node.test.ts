@@ -149,6 +149,17 @@ describe('net: RealNode over UDP', function () {
     for (const n of nodes) assert.equal(seen.get(n.id)!.leaders.at(-1), leader.id);
   });
 
+  it('writes the .state_machine behind the applies: stop() leaves it holding every applied entry', async () => {
+    const { nodes, dir } = await startCluster();
+    const leader = await agreedLeader(nodes);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => leader.propose({ [`k${i % 5}`]: i })));
+    const applied = leader.stateMachine;
+    await leader.stop();
+    assert.deepEqual(JSON.parse(fs.readFileSync(fileNamesFor(dir, leader.id).stateMachine, 'utf8')), applied);
+    assert.ok(leader.storageStats === null || leader.storageStats.stateMachine < 40, 'a burst of applies costs fewer writes than entries');
+    assert.ok(!fs.existsSync(`${fileNamesFor(dir, leader.id).stateMachine}.tmp`), 'no temp file is left');
+  });
+
   it('replicates a proposal to every node and writes raftos-style files', async () => {
     const { nodes, dir } = await startCluster();
     const leader = await agreedLeader(nodes);
@@ -160,6 +171,7 @@ describe('net: RealNode over UDP', function () {
     assert.deepEqual(applied, [[1, { data_id: 1 }]]);
     await waitFor('every node to apply data_id 1', () => nodes.every((n) => n.stateMachine['data_id'] === 1));
     for (const n of nodes) {
+      await n.filesWritten();
       const files = fileNamesFor(dir, n.id);
       assert.equal(path.basename(files.log), n.id.replace(':', '_') + '.log');
       assert.equal(fs.readFileSync(files.log, 'utf8'), `{"term": ${leader.term}, "command": {"data_id": 1}}\n`);
@@ -482,6 +494,7 @@ describe('net: RealNode over UDP', function () {
     const leader = await agreedLeader(nodes);
     await leader.propose({ data_id: 7 });
     const before = leader.log.length;
+    await leader.filesWritten();
     const fsyncs = leader.storageStats!.fsyncs;
     await Promise.all(Array.from({ length: 20 }, () => leader.read()));
     assert.equal(leader.readLocal('data_id'), 7);
@@ -541,6 +554,7 @@ describe('net: RealNode over UDP', function () {
     const caughtUp = await restart(cluster, behind.id);
     await waitFor('the restarted follower to install the snapshot', () => caughtUp.snapshotIndex >= 30, 10_000);
     assert.deepEqual(caughtUp.stateMachine, leader.stateMachine);
+    await caughtUp.filesWritten();
     assert.equal(JSON.parse(fs.readFileSync(fileNamesFor(cluster.dir, caughtUp.id).stateMachine, 'utf8'))['key7'], 'x'.repeat(40) + 7);
     assert.equal(caughtUp.stats.unsendable + leader.stats.unsendable, 0, 'every chunk fit in a datagram');
     await leader.propose({ after: 1 });
@@ -574,6 +588,7 @@ describe('net: RealNode over UDP', function () {
     const stay = cluster.nodes.filter((n) => !leaving.includes(n));
     await waitFor('the three members to apply data_id 3', () => stay.every((n) => n.stateMachine['data_id'] === 3));
     for (const n of stay) {
+      await n.filesWritten();
       const log = fs.readFileSync(fileNamesFor(cluster.dir, n.id).log, 'utf8');
         const snapshotFile = path.join(cluster.dir, n.id.replace(':', '_') + '.snapshot');
       const snapshot = fs.existsSync(snapshotFile) ? (JSON.parse(fs.readFileSync(snapshotFile, 'utf8')) as { config?: { voters: string[] } }) : null;

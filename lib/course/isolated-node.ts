@@ -189,7 +189,8 @@ export class IsolatedRaftNode implements RaftCore {
         throw new HandlerError(s.filename.replace(/\.js$/, ''), 'loading the code', 'the code runs without errors when its cell runs', describe(error), this.id);
       }
     }
-    const { random: _random, handlers: _h, rules: _r, ...plain } = options;
+    // Without logDurable() here, the inner node must count its whole log (its driver writes before it sends).
+    const { random: _random, handlers: _h, rules: _r, leaderWritesInParallel: _parallel, ...plain } = options;
     const spec = {
       options: plain,
       persisted,

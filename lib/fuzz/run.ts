@@ -65,6 +65,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): RunRe
     preVote: schedule.preVote,
     checkQuorum: schedule.checkQuorum,
     leaderNoop: schedule.leaderNoop,
+    ...(schedule.leaderWriteMs !== undefined ? { leaderWriteMs: schedule.leaderWriteMs } : {}),
     ...(schedule.leaseReads ? { leaseReads: true } : {}),
     ...(schedule.snapshotEvery > 0 ? { snapshotEvery: schedule.snapshotEvery, snapshotChunkChars: schedule.snapshotChunkChars } : {}),
     trace: options.trace ?? 'off',

@@ -53,6 +53,8 @@ export interface Schedule {
   readonly snapshotChunkChars: number;
   /** Lease reads (only with CheckQuorum): the simulator's clocks do not drift, so the lease must hold exactly. */
   readonly leaseReads: boolean;
+  /** With ScheduleOptions.leaderWriteMs: leaders write their new entries while sending them, taking this long (ClusterOptions.leaderWriteMs). */
+  readonly leaderWriteMs?: number;
   /**
    * 'newest': to the leader of the highest term; 'sticky': to the node it last reached, until that node refuses
    * (then to the leader it names), like a real client that does not know a newer leader was elected.
@@ -73,6 +75,11 @@ export interface ScheduleOptions {
   readonly durationMs?: number;
   /** Average faults per virtual second. Default: drawn per seed from 0.5, 1, 2, 4, 8 (swarm testing). */
   readonly faultsPerSecond?: number;
+  /**
+   * Leaders write in parallel with sending (dissertation 10.2.1), each seed's writes taking a time drawn from
+   * 0 to this many virtual ms (a stream of its own: the rest of the seed's schedule is unchanged). Default off.
+   */
+  readonly leaderWriteMs?: number;
 }
 
 export const calmPhase: NetworkPhase = Object.freeze({ loss: 0, duplicate: 0, reorder: 0, longDelay: 0 });
@@ -183,7 +190,11 @@ export function generateSchedule(seed: number, options: ScheduleOptions = {}): S
   const leaseReads = checkQuorum && more.chance(0.5);
   const kept = faults.filter((f) => f.at < durationMs);
   kept.sort((a, b) => a.at - b.at);
-  return { seed, nodes, durationMs, proposeEveryMs, readEveryMs, snapshotEvery, snapshotChunkChars, leaseReads, client, preVote, checkQuorum, leaderNoop, faults: kept };
+  const schedule: Schedule = { seed, nodes, durationMs, proposeEveryMs, readEveryMs, snapshotEvery, snapshotChunkChars, leaseReads, client, preVote, checkQuorum, leaderNoop, faults: kept };
+  if (options.leaderWriteMs === undefined) return schedule;
+  if (!(options.leaderWriteMs >= 0 && Number.isFinite(options.leaderWriteMs))) throw new RangeError(`leaderWriteMs must be a number of virtual ms >= 0, got ${options.leaderWriteMs}`);
+  const writes = new Rng((Math.trunc(seed) ^ 0x1ead_0001) >>> 0);
+  return { ...schedule, leaderWriteMs: round(writes.uniform(0, options.leaderWriteMs)) };
 }
 
 function round(x: number): number {
@@ -241,6 +252,7 @@ export function describeSchedule(s: Schedule): string {
     `seed ${s.seed}: ${s.nodes} nodes (n0 = 127.0.0.1:8000), ${s.durationMs} virtual ms, a write every ${s.proposeEveryMs} ms (${s.client} client)` +
     `${s.readEveryMs > 0 ? `, a read every ${s.readEveryMs} ms` : ''}` +
     `${s.snapshotEvery > 0 ? `, a snapshot every ${s.snapshotEvery} entries (chunks of ${s.snapshotChunkChars})` : ''}` +
-    `${s.preVote ? ', PreVote' : ''}${s.checkQuorum ? ', CheckQuorum' : ''}${s.leaseReads ? ', lease reads' : ''}${s.leaderNoop ? ', leader no-op' : ''}`;
+    `${s.preVote ? ', PreVote' : ''}${s.checkQuorum ? ', CheckQuorum' : ''}${s.leaseReads ? ', lease reads' : ''}${s.leaderNoop ? ', leader no-op' : ''}` +
+    `${s.leaderWriteMs !== undefined ? `, leaders write in parallel (${s.leaderWriteMs} ms)` : ''}`;
   return [head, `${s.faults.length} faults:`, ...s.faults.map(describeFault)].join('\n');
 }

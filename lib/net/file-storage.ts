@@ -11,6 +11,7 @@ import {
   readSnapshotFile,
   snapshotFileFor,
   formatStateMachine,
+  writeFileAtomicAsync,
   formatStorage,
   fsyncDirectory,
   readLogFile,
@@ -53,6 +54,9 @@ export class FileStorage implements Storage {
   /** The .log can take an append as it is (else the next write rewrites it first). */
   private appendable = true;
   private appendFd: number | null = null;
+  /** Background appends waiting for the write in flight, and that write (null when none is). */
+  private readonly queuedAppends: Array<{ text: string; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private backgroundWrites: Promise<void> | null = null;
   private closed = false;
 
   constructor(dir: string, nodeId: NodeId, options: FileStorageOptions = {}) {
@@ -130,6 +134,7 @@ export class FileStorage implements Storage {
    */
   saveSnapshot(snapshot: Snapshot): void {
     this.checkOpen();
+    this.checkNoBackgroundWrite('saveSnapshot');
     if (!this.loaded) this.load();
     const base = this.snapshotIndex;
     if (snapshot.index <= base) return;
@@ -146,6 +151,7 @@ export class FileStorage implements Storage {
 
   saveHardState(state: HardState): void {
     this.checkOpen();
+    this.checkNoBackgroundWrite('saveHardState');
     writeFileAtomic(this.files.storage, formatStorage(state, this.jsonStyle), { fsync: this.fsync });
     this.stats.hardState++;
     if (this.fsync) this.stats.fsyncs += 2;
@@ -153,6 +159,7 @@ export class FileStorage implements Storage {
 
   writeLog(from: number, entries: readonly LogEntry[]): void {
     this.checkOpen();
+    this.checkNoBackgroundWrite('writeLog');
     if (!this.loaded) this.load();
     const base = this.snapshotIndex;
     const length = base + this.entries.length;
@@ -175,12 +182,76 @@ export class FileStorage implements Storage {
     this.lines.push(...newLines);
   }
 
+  /**
+   * Whether writeLog(from, ...) would be a pure append to the open .log, which appendInBackground can take.
+   */
+  canAppendInBackground(from: number): boolean {
+    return !this.closed && this.loaded && this.appendable && from === this.snapshotIndex + this.entries.length + 1 && fs.existsSync(this.files.log);
+  }
+
+  /**
+   * writeLog for a pure append (canAppendInBackground), written and fdatasync'd on libuv's threads: a leader's
+   * write in parallel with its AppendEntries (dissertation 10.2.1). The entries are in `log` at once; the promise
+   * resolves once they are durable. Appends complete in call order, and those queued behind a write share the
+   * next write and fsync. Until backgroundSettled() resolves no other write may start (they would overtake).
+   */
+  appendInBackground(from: number, entries: readonly LogEntry[]): Promise<void> {
+    this.checkOpen();
+    if (!this.canAppendInBackground(from)) throw new RangeError(`appendInBackground from index ${from}: not a pure append to ${this.files.log}`);
+    const newLines = entries.map((e) => formatLogEntry(e, this.jsonStyle));
+    this.entries.push(...entries);
+    this.lines.push(...newLines);
+    if (this.appendFd === null) this.appendFd = fs.openSync(this.files.log, 'a', 0o644);
+    const done = new Promise<void>((resolve, reject) => this.queuedAppends.push({ text: newLines.map((l) => l + '\n').join(''), resolve, reject }));
+    this.backgroundWrites ??= this.drainAppends();
+    return done;
+  }
+
+  /** Resolves once every background append has finished (each one's own promise says how). */
+  async backgroundSettled(): Promise<void> {
+    while (this.backgroundWrites !== null) await this.backgroundWrites.catch(() => undefined);
+  }
+
+  private async drainAppends(): Promise<void> {
+    const fd = this.appendFd!;
+    try {
+      while (this.queuedAppends.length > 0) {
+        const batch = this.queuedAppends.splice(0);
+        try {
+          const bytes = Buffer.from(batch.map((a) => a.text).join(''), 'utf8');
+          let off = 0;
+          while (off < bytes.length) off += await writeAsync(fd, bytes, off);
+          if (this.fsync) {
+            await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+            this.stats.fsyncs++;
+          }
+          this.stats.logAppends++;
+          for (const a of batch) a.resolve();
+        } catch (err) {
+          for (const a of [...batch, ...this.queuedAppends.splice(0)]) a.reject(err);
+        }
+      }
+    } finally {
+      this.backgroundWrites = null;
+    }
+  }
+
   /** Rewrite the whole .state_machine, as raftos does after each apply. */
   saveStateMachine(dict: Readonly<Record<string, unknown>>): void {
     this.checkOpen();
     // Derived state, not part of Figure 2's persistent state: a restarted node rebuilds it from the log.
     // So it is replaced atomically (never half-written) but not fsync'd, which saves two fsyncs per commit.
     writeFileAtomic(this.files.stateMachine, formatStateMachine(dict, this.jsonStyle), { fsync: false });
+    this.stats.stateMachine++;
+  }
+
+  /**
+   * saveStateMachine without blocking the event loop (see WriteBehind), one call at a time: a call while another
+   * is in flight, or a close() before it settles, would share its temp file.
+   */
+  async saveStateMachineAsync(dict: Readonly<Record<string, unknown>>): Promise<void> {
+    this.checkOpen();
+    await writeFileAtomicAsync(this.files.stateMachine, formatStateMachine(dict, this.jsonStyle));
     this.stats.stateMachine++;
   }
 
@@ -196,6 +267,7 @@ export class FileStorage implements Storage {
   }
 
   close(): void {
+    this.checkNoBackgroundWrite('close');
     this.closeAppendFd();
     this.closed = true;
   }
@@ -239,4 +311,13 @@ export class FileStorage implements Storage {
   private checkOpen(): void {
     if (this.closed) throw new Error(`storage for ${this.files.log} is closed`);
   }
+
+  /** A write that must not overtake the background appends still in flight. */
+  private checkNoBackgroundWrite(what: string): void {
+    if (this.backgroundWrites !== null) throw new Error(`${what} for ${this.files.log} while a background append is in flight (await backgroundSettled() first)`);
+  }
+}
+
+function writeAsync(fd: number, bytes: Uint8Array, offset: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.write(fd, bytes, offset, bytes.length - offset, null, (err, written) => (err ? reject(err) : resolve(written))));
 }

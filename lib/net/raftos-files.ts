@@ -445,6 +445,16 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, options
   if (sync) fsyncDirectory(path.dirname(file));
 }
 
+/**
+ * writeFileAtomic off the event loop (the work runs on libuv's threads), for derived files only: not fsync'd.
+ * One at a time per file: two overlapping calls would share the temp file.
+ */
+export async function writeFileAtomicAsync(file: string, data: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await fs.promises.writeFile(tmp, data, { mode: 0o644 });
+  await fs.promises.rename(tmp, file);
+}
+
 export function writeAll(fd: number, bytes: Uint8Array): void {
   let off = 0;
   while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);

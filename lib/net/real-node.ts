@@ -11,6 +11,7 @@ import { raftOptionsFor } from '../raft/options';
 import { ProposalTracker, type StartTimer } from '../raft/proposals';
 import { KeyValueStateMachine } from '../raft/state-machine';
 import { MemoryStorage, persistReady, type Storage } from '../raft/storage';
+import { WriteBehind } from './write-behind';
 import type { AppendEntries, Command, LogEntry, Message, NodeId, Ready, Role } from '../raft/types';
 import { decodeDatagram, deriveKeys, dropReasons, encodeDatagram, type DropReason, type Security } from './codec';
 import { FileStorage } from './file-storage';
@@ -45,7 +46,9 @@ export interface RealNodeOptions {
   readonly fsync?: boolean;
   /**
    * A leader sends its new entries before writing them to its own disk, counting itself toward a majority only
-   * once they are durable (dissertation 10.2.1; default true). Off: write, then send, as every other server does.
+   * once they are durable (dissertation 10.2.1; default true). With files and fsync the write runs on libuv's
+   * threads while the node goes on handling replies, so the followers' copies may commit an entry before the
+   * leader's own write ends. Off: write, then send, as every other server does.
    */
   readonly leaderWritesWhileSending?: boolean;
   /** Spelling of the files' JSON: 'python' (default, raftos's JSON serializer) or 'compact' (raftos with ujson). */
@@ -104,10 +107,14 @@ type QueuedEvent = { [K in keyof RealNodeEvents]: [K, ...RealNodeEvents[K]] }[ke
 const DEFAULT_MAX_DATAGRAM = 60000;
 const UDP_MAX_PAYLOAD = 65507;
 
+/** The .state_machine is derived state: rewritten at most this often while the node runs, and at stop(). */
+const stateMachineWriteIntervalMs = 10;
+
 /**
  * A Raft server on a real network: RaftNode (pure) driven by the wall clock, UDP datagrams and files.
  * It persists first, then sends, then applies, then settles proposals - the order that makes a reply or a
- * vote never get ahead of what is on disk. Group commit: the Readies of one event-loop turn (every datagram
+ * vote never get ahead of what is on disk (a leader's own new entries excepted: leaderWritesWhileSending). The
+ * .state_machine, derived state, is written behind the applies. Group commit: the Readies of one event-loop turn (every datagram
  * read in one poll, every proposal made in one go) are merged and flushed together in the check phase, so
  * they cost one log write and one fsync, and AppendEntries to the same peer travel in one datagram.
  */
@@ -145,6 +152,10 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   private flushImmediate: NodeJS.Immediate | null = null;
   private readonly maxEntriesPerAppend: number;
   private readonly leaderWritesWhileSending: boolean;
+  /** The leader's appends go to disk in the background and are reported to the core with logDurable(). */
+  private writesInParallel = false;
+  /** Background appends not yet durable: until none is, a Ready that needs another kind of write waits. */
+  private backgroundAppends = 0;
   private readonly reads: ReadTracker;
   private readonly electionTimeoutMax: number;
   private armedFor = NaN;
@@ -152,6 +163,8 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   private stopping: Promise<void> | null = null;
   private failed: Error | null = null;
   private readonly stopWaiters = new Set<() => void>();
+  /** raftos's .state_machine, rewritten after applies; null without a folder. */
+  private readonly stateMachineFile: WriteBehind<Record<string, unknown>> | null;
 
   private constructor(
     options: RealNodeOptions,
@@ -183,6 +196,9 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
       throw new RangeError(`options.snapshotEvery must be a positive integer, got ${String(options.snapshotEvery)}`);
     }
     this.appendOverheadBytes = RealNode.appendOverhead(options.id, options.security);
+    this.stateMachineFile = storage instanceof FileStorage
+      ? new WriteBehind(() => this.machine.toJSON(), (dict) => storage.saveStateMachineAsync(dict), (err) => this.fail(err), stateMachineWriteIntervalMs)
+      : null;
     transport.onDatagram((buf) => this.onDatagram(buf));
   }
 
@@ -214,6 +230,8 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
       storage = new MemoryStorage();
     }
     const transport = new UdpTransport(options.id);
+    // The leader's own log write off the event loop pays where there is an fsync to wait for.
+    const writesInParallel = (options.leaderWritesWhileSending ?? true) && storage instanceof FileStorage && storage.fsync;
     try {
       const persisted = storage.load();
       // Not used to seed the state machine (entries are re-applied as the commit index is learnt, as in
@@ -224,12 +242,14 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
           // A chunk of snapshot state fits a datagram even at 3 bytes per character (UTF-8) after the header.
           snapshotChunkChars: Math.floor((maxDatagramBytes - 400) / 3),
           ...raftOptionsFor(options.id, peers, options.random ?? Math.random, options),
+          ...(writesInParallel ? { leaderWritesInParallel: true } : {}),
           ...(options.joining ? { joining: true } : {}),
         },
         persisted,
         performance.now(),
       );
       const real = new RealNode(options, peers, storage, ownsStorage, node, transport, maxDatagramBytes);
+      real.writesInParallel = writesInParallel && typeof node.logDurable === 'function';
       // A snapshot holds the state machine up to its index; the entries after it are applied again as they commit.
       if (persisted.snapshot) real.machine = KeyValueStateMachine.fromSnapshot(persisted.snapshot.state);
       await transport.start();
@@ -294,6 +314,14 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   /** Writes and fsyncs done by the node's files (null when it does not store to a folder). */
   get storageStats(): FileStorage['stats'] | null {
     return this.storage instanceof FileStorage ? { ...this.storage.stats } : null;
+  }
+  /**
+   * Resolves once the files hold everything so far: a leader's own entries (written in the background, so a
+   * write may be committed by the followers first) and the .state_machine (written behind the applies).
+   */
+  async filesWritten(): Promise<void> {
+    if (this.storage instanceof FileStorage) await this.storage.backgroundSettled();
+    await this.stateMachineFile?.settle();
   }
   get isRunning(): boolean {
     return this.stopping === null;
@@ -467,6 +495,8 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     if (this.stopping) return this.stopping;
     if (this.flushImmediate) clearImmediate(this.flushImmediate);
     this.flushImmediate = null;
+    // A batch flush() held back behind background appends: written and sent once they are durable.
+    const held = this.batch;
     this.batch = null;
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
@@ -476,7 +506,17 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     this.reads.stopAll(() => this.stoppedError());
     for (const wake of [...this.stopWaiters]) wake();
     this.stopping = (async () => {
+      if (this.storage instanceof FileStorage) await this.storage.backgroundSettled();
+      if (held !== null && this.failed === null) {
+        try {
+          persistReady(this.storage, held);
+          for (const out of coalesceMessages(held.messages, this.maxEntriesPerAppend)) this.send(out.to, out.message);
+        } catch (err) {
+          this.failed = err instanceof Error ? err : new Error(String(err));
+        }
+      }
       await this.transport.close();
+      await this.stateMachineFile?.settle();
       if (this.ownsStorage && this.storage instanceof FileStorage) this.storage.close();
     })();
     return this.stopping;
@@ -556,51 +596,52 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   /** The driver's half of the Ready contract, for the whole batch: persist, send, apply, then tell clients. */
   private flush(): void {
     const ready = this.batch;
-    this.batch = null;
     if (ready === null || this.stopping) return;
-    const events: QueuedEvent[] = [];
-    const messages = coalesceMessages(ready.messages, this.maxEntriesPerAppend);
     // Dissertation 10.2.1: a leader may write its new entries to its disk in parallel with sending them, as long
-    // as it counts itself toward a majority only once they are durable. The write is synchronous: no reply is
-    // handled, so nothing is committed or applied, before it returns. Not so when the term or vote changed
+    // as it counts itself toward a majority only once they are durable. Not so when the term or vote changed
     // (every message depends on them), and never for followers and candidates (their replies promise what
     // they have stored).
     const sendFirst = this.leaderWritesWhileSending && ready.hardState === undefined && this.node.role === 'leader';
+    const log = ready.log !== undefined && ready.log.entries.length > 0 ? ready.log : undefined;
+    const inBackground = sendFirst && this.writesInParallel && ready.snapshot === undefined &&
+      (log === undefined || (this.storage as FileStorage).canAppendInBackground(log.from));
+    // Any other write waits for the background appends, which it must not overtake; flushed once they are durable.
+    if (!inBackground && this.backgroundAppends > 0) return;
+    this.batch = null;
+    const events: QueuedEvent[] = [];
+    const messages = coalesceMessages(ready.messages, this.maxEntriesPerAppend);
     if (sendFirst) for (const out of messages) this.send(out.to, out.message);
-    try {
-      persistReady(this.storage, ready);
-    } catch (err) {
-      this.fail(err);
-      return;
+    if (inBackground) {
+      if (log) this.appendInBackground(log.from, log.entries);
+    } else {
+      // Without a background write the leader's write is synchronous: no reply is handled, so nothing is
+      // committed or applied, before it returns.
+      try {
+        persistReady(this.storage, ready);
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      if (this.writesInParallel && log && this.node.role === 'leader') {
+        const last = log.from + log.entries.length - 1;
+        this.run(() => this.node.logDurable!(last, performance.now()));
+      }
     }
     if (!sendFirst) for (const out of messages) this.send(out.to, out.message);
 
     if (ready.snapshot) events.push(['snapshot', ready.snapshot.snapshot.index, ready.snapshot.restore]);
     if (ready.snapshot?.restore) {
       this.machine = KeyValueStateMachine.fromSnapshot(ready.snapshot.snapshot.state);
-      if (ready.apply.length === 0 && this.storage instanceof FileStorage) {
-        try {
-          this.storage.saveStateMachine(this.machine.toJSON());
-        } catch (err) {
-          this.fail(err);
-          return;
-        }
-      }
+      this.stateMachineFile?.touch();
     }
     if (ready.apply.length > 0) {
       for (const { index, entry } of ready.apply) {
         this.machine.apply(entry.command);
         events.push(['apply', index, entry]);
       }
-      if (this.storage instanceof FileStorage) {
-        try {
-          this.storage.saveStateMachine(this.machine.toJSON());
-        } catch (err) {
-          this.fail(err);
-          return;
-        }
-      }
       for (const { index, entry } of ready.apply) this.proposals.onApplied(index, entry);
+      // Derived state (a restart rebuilds it from the log), so the client need not wait for its file.
+      this.stateMachineFile?.touch();
     }
     if (ready.reads) this.reads.onReady(ready);
     if (this.snapshotEvery !== null && this.node.lastApplied - this.node.snapshotIndex >= this.snapshotEvery) this.takeSnapshot();
@@ -613,6 +654,22 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     }
     this.arm();
     for (const [name, ...args] of events) (this.emit as (e: string, ...a: unknown[]) => void)(name, ...args);
+  }
+
+  private appendInBackground(from: number, entries: readonly LogEntry[]): void {
+    const last = from + entries.length - 1;
+    this.backgroundAppends++;
+    (this.storage as FileStorage).appendInBackground(from, entries).then(
+      () => {
+        this.backgroundAppends--;
+        if (this.stopping) return;
+        this.run(() => this.node.logDurable!(last, performance.now()));
+      },
+      (err: unknown) => {
+        this.backgroundAppends--;
+        this.fail(err);
+      },
+    );
   }
 
   /** One datagram per message; an AppendEntries too big for one is split into consecutive halves. */

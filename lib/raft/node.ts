@@ -47,6 +47,12 @@ export interface RaftOptions extends Partial<Timings> {
    * gives it one, and never campaigns before it is a voter there. `peers` is then ignored.
    */
   readonly joining?: boolean;
+  /**
+   * Dissertation 10.2.1: the driver writes a leader's new entries while they are sent, and reports each write
+   * with logDurable(); the leader counts itself toward a majority only up to the last entry reported durable.
+   * Off, the leader counts its whole log (the driver wrote it before handling anything else).
+   */
+  readonly leaderWritesInParallel?: boolean;
   /** Replacements for Figure 2's small rules (a student's, or a bug-zoo variant's). */
   readonly rules?: Partial<RaftRules>;
   /** Replacements for any of Figure 2's handlers; the others are the reference ones (lib/raft/handlers.ts). */
@@ -113,6 +119,8 @@ export interface RaftCore {
   addServer(id: NodeId, now: number): MembershipOutcome;
   /** Remove one server (not this leader: transfer the leadership first). */
   removeServer(id: NodeId, now: number): MembershipOutcome;
+  /** With RaftOptions.leaderWritesInParallel: this leader's entries up to `index` are on stable storage. */
+  logDurable?(index: number, now: number): Ready;
 }
 
 /** Builds the server a driver runs: `new RaftNode(...)` by default, a student's isolated one in the course. */
@@ -258,6 +266,8 @@ export class RaftNode implements RaftCore {
   get logView(): LogView { return this.ctx.log; }
   get hardState(): HardState { return { currentTerm: this.ctx.currentTerm, votedFor: this.ctx.votedFor }; }
   get clusterSize(): number { return this.configuration.voters.length; }
+  /** @internal RaftOptions.leaderWritesInParallel. */
+  get writesInParallel(): boolean { return this.options.leaderWritesInParallel === true; }
 
   /** The configuration in effect (the latest in the log, committed or not; the initial members before any). */
   get configuration(): Configuration {
@@ -604,6 +614,13 @@ export class RaftNode implements RaftCore {
     return this.takeReady();
   }
 
+  /** Dissertation 10.2.1: this leader's own entries up to `index` are durable; they may now count toward a majority. */
+  logDurable(index: number, now: number): Ready {
+    this.begin(now, 'its own write', null);
+    if (this.ctx.noteDurable(index)) this.ctx.advanceCommitIndex();
+    return this.takeReady();
+  }
+
   /** @internal A follower needs entries this leader compacted away: it gets the snapshot instead. */
   needsSnapshot(peer: NodeId): boolean {
     const ctx = this.ctx;
@@ -917,6 +934,8 @@ class NodeState implements NodeContext {
   private term: number;
   private vote: NodeId | null;
   private commit = 0;
+  /** With leaderWritesInParallel, the last index of this leader's log known to be on stable storage. */
+  private durable = 0;
   private currentRole: Role = 'follower';
   /** Highest index handed to the state machine (what apply() checks against). */
   appliedUpTo = 0;
@@ -1019,8 +1038,29 @@ class NodeState implements NodeContext {
       this.fail('a server commits only entries it has (commitIndex <= index of its last entry)', `set commitIndex to ${index} with ${this.log.lastIndex} entries in the log`);
       return;
     }
+    if (this.node.writesInParallel && this.currentRole === 'leader') {
+      // Whatever the handler counted, this leader's entries past its durable index are not yet its vote.
+      index = Math.min(index, this.durableMajorityIndex());
+      if (index <= this.commit) return;
+    }
     this.commit = index;
     this.notes.push({ kind: 'commit', commitIndex: index, term: this.term });
+  }
+
+  /** A leader's write finished: true if it made more of its log durable. */
+  noteDurable(index: number): boolean {
+    if (this.currentRole !== 'leader') return false; // a write of an earlier leadership, already stored
+    const durable = Math.min(index, this.log.lastIndex);
+    if (durable <= this.durable) return false;
+    this.durable = durable;
+    return true;
+  }
+
+  /** Figure 2's commit rule over the matchIndexes, with this leader's own match at its durable index. */
+  private durableMajorityIndex(): number {
+    const matchIndexes = [this.durable];
+    for (const peer of this.peers) matchIndexes.push(this.matchIndex.get(peer) ?? 0);
+    return figure2Rules.advanceCommitIndex({ matchIndexes, currentTerm: this.term, commitIndex: this.commit, log: this.log });
   }
 
   // ---- Actions ----
@@ -1102,6 +1142,8 @@ class NodeState implements NodeContext {
       return;
     }
     const was = this.currentRole;
+    // Every entry it has was stored before it could vote for itself (candidates write before they send).
+    this.durable = this.log.lastIndex;
     this.setRole('leader', `won the election for term ${this.term} with ${this.votes.size} votes`);
     this.leaderId = this.id;
     this.votes.clear();

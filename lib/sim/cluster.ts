@@ -36,6 +36,12 @@ export interface ClusterOptions {
   readonly snapshotEvery?: number;
   /** Characters of state per InstallSnapshot chunk (default 8192). */
   readonly snapshotChunkChars?: number;
+  /**
+   * Dissertation 10.2.1: a leader sends its new entries at once and they reach its storage this many virtual ms
+   * later (a crash in between loses them); it counts itself toward a majority only once they have. Off by default:
+   * every write is on storage before the Ready's messages go out.
+   */
+  readonly leaderWriteMs?: number;
   /** Replace any of Figure 2's rules (a student's version, or a known-broken one). */
   readonly rules?: Partial<RaftRules>;
   /** Replace any of Figure 2's handlers (a student's, or a bug-zoo variant's); the rest are the reference ones. */
@@ -140,6 +146,8 @@ interface SimNode {
   reads: ReadTracker | null;
   /** Added to the running cluster (addServer): it starts knowing no configuration. */
   readonly joined: boolean;
+  /** With leaderWriteMs: this leader's appends on their way to storage, oldest first. */
+  readonly leaderWrites: Ready[];
 }
 
 /** How proposeAndTrack follows an accepted proposal. */
@@ -218,6 +226,7 @@ export class Cluster {
         applied: [],
         proposals: null,
         reads: null,
+        leaderWrites: [],
         joined: false,
       };
       this.nodes.set(id, node);
@@ -472,7 +481,7 @@ export class Cluster {
     if (outcome.accepted) {
       const node: SimNode = {
         id, storage: new MemoryStorage(), core: null, stateMachine: new KeyValueStateMachine(), incarnation: 0, timerAt: Infinity,
-        applied: [], proposals: null, reads: null, joined: true,
+        applied: [], proposals: null, reads: null, joined: true, leaderWrites: [],
       };
       this.nodes.set(id, node);
       (this.ids as NodeId[]).push(id);
@@ -560,6 +569,7 @@ export class Cluster {
     node.core = null;
     node.incarnation++;
     node.timerAt = Infinity;
+    node.leaderWrites.length = 0; // the writes still on their way are lost
     this.trace.add({ t: this.now, node: id, kind: 'crash' });
     node.proposals?.stopAll(() => new NodeStoppedError(id));
     node.reads?.stopAll(() => new NodeStoppedError(id));
@@ -573,7 +583,9 @@ export class Cluster {
     node.stateMachine = snapshot ? KeyValueStateMachine.fromSnapshot(snapshot.state) : new KeyValueStateMachine();
     this.safety?.onRestart(id);
     // With answerBeforePersisting the monitor followed the log in memory; the node comes back with what reached storage.
-    if (this.options.bugs?.answerBeforePersistingMs !== undefined) this.safety?.onLogWrite(id, 1, node.storage.log, false);
+    if (this.options.leaderWriteMs !== undefined) this.safety?.onLogWrite(id, node.storage.snapshotIndex + 1, node.storage.log, false);
+    // From index 1, right only without a snapshot: kept so that the bug zoo's recorded runs replay bit for bit.
+    else if (this.options.bugs?.answerBeforePersistingMs !== undefined) this.safety?.onLogWrite(id, 1, node.storage.log, false);
     this.trace.add({ t: this.now, node: id, kind: 'restart' });
     this.boot(node);
   }
@@ -682,7 +694,11 @@ export class Cluster {
   }
 
   private boot(node: SimNode): void {
-    const options = { ...raftOptionsFor(node.id, this.initialIds, this.random, this.options), ...(node.joined ? { joining: true } : {}) };
+    const options = {
+      ...raftOptionsFor(node.id, this.initialIds, this.random, this.options),
+      ...(node.joined ? { joining: true } : {}),
+      ...(this.options.leaderWriteMs !== undefined ? { leaderWritesInParallel: true } : {}),
+    };
     node.core = (this.options.createNode ?? createRaftNode)(options, node.storage.load(), this.now);
     node.incarnation++;
     node.timerAt = Infinity;
@@ -770,6 +786,8 @@ export class Cluster {
     const t = this.now;
     const trace = this.trace;
     let committed = -1;
+    /** leaderWriteMs: the last index of this leader's log now on storage, to report once this Ready is out. */
+    let durableNow = 0;
     let commitTerm = 0;
     const notes = ready.notes;
     // The notes' trace events are built only if someone records or observes them (else only counted).
@@ -807,8 +825,17 @@ export class Cluster {
       if (ready.log) safety?.onLogWrite(id, ready.log.from, ready.log.entries, core.role === 'leader');
       this.persistAfter(node, ready, persistLater);
     } else if (ready.hardState || ready.log || ready.snapshot) {
-      this.persist(node, ready);
-      if (ready.log) safety?.onLogWrite(id, ready.log.from, ready.log.entries, core.role === 'leader');
+      const writeMs = this.options.leaderWriteMs;
+      if (writeMs !== undefined && ready.log && !ready.hardState && !ready.snapshot && core.role === 'leader' && core.logDurable) {
+        safety?.onLogWrite(id, ready.log.from, ready.log.entries, true);
+        this.writeInParallel(node, ready, writeMs);
+      } else {
+        // No write overtakes the leader's writes still on their way: they land first.
+        if (node.leaderWrites.length > 0) durableNow = this.landLeaderWrites(node);
+        this.persist(node, ready);
+        if (ready.log) safety?.onLogWrite(id, ready.log.from, ready.log.entries, core.role === 'leader');
+        if (writeMs !== undefined && ready.log && core.role === 'leader') durableNow = ready.log.from + ready.log.entries.length - 1;
+      }
     }
     if (committed >= 0) {
       trace.addCommit(t, id, committed, commitTerm);
@@ -834,6 +861,10 @@ export class Cluster {
       for (let i = 0; i < apply.length; i++) proposals.onApplied(apply[i]!.index, apply[i]!.entry);
     }
     if (ready.reads !== undefined) node.reads?.onReady(ready);
+    if (durableNow > 0 && core.logDurable) {
+      this.process(node, core.logDurable(durableNow, t));
+      return;
+    }
     const every = this.options.snapshotEvery;
     if (every !== undefined && core.lastApplied - core.snapshotIndex >= every && core.lastIndex - core.snapshotIndex > every) {
       this.process(node, core.snapshot(core.lastApplied, node.stateMachine.snapshotState(), t));
@@ -868,6 +899,33 @@ export class Cluster {
     if (log.from <= before) this.trace.addTruncate(this.now, node.id, log.from);
     const count = log.entries.length;
     if (count > 0) this.trace.addAppend(this.now, node.id, log.from, count, log.entries[count - 1]!.term);
+  }
+
+  /** leaderWriteMs: a leader's append reaches storage `ms` later, unless the node crashes first; then it counts. */
+  private writeInParallel(node: SimNode, ready: Ready, ms: number): void {
+    const log = ready.log!;
+    const write: Ready = { log: { from: log.from, entries: log.entries.slice() }, messages: [], apply: [], notes: [] };
+    node.leaderWrites.push(write);
+    this.scheduler.schedule(this.now + ms, {
+      kind: 'call',
+      fn: () => {
+        const landed = this.landLeaderWrites(node, write);
+        if (landed > 0 && node.core?.logDurable) this.process(node, node.core.logDurable(landed, this.now));
+      },
+    });
+  }
+
+  /**
+   * Put the leader writes still on their way on storage, oldest first, up to `last` (all of them without it):
+   * the last index they hold, 0 if none was left (lost in a crash, or landed already).
+   */
+  private landLeaderWrites(node: SimNode, last?: Ready): number {
+    const upTo = last === undefined ? node.leaderWrites.length - 1 : node.leaderWrites.indexOf(last);
+    if (upTo < 0) return 0;
+    const writes = node.leaderWrites.splice(0, upTo + 1);
+    for (const w of writes) this.persist(node, w);
+    const log = writes[writes.length - 1]!.log!;
+    return log.from + log.entries.length - 1;
   }
 
   /** The answerBeforePersisting bug: the write reaches storage `ms` later, unless the node crashes first. */
