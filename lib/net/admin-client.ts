@@ -147,7 +147,9 @@ export async function requestChange(request: AdminRequest, options: AdminClientO
   }
   const unauthenticated = dropped.get('unauthenticated') ?? 0;
   const hint = unauthenticated > 0 ? `; ${unauthenticated} replies failed authentication: give the cluster's --secret (and --encrypt if it uses it)` : '';
-  const lastWord = last ? `; last answer: ${last.status} from ${lastFrom}${last.reason ? ` (${last.reason})` : ''}` : '; no server answered';
+  const lastWord = last
+    ? `; last answer: ${last.status} from ${lastFrom}${last.reason ? ` (${last.reason})` : ''}`
+    : `; no server answered: are they running, and if the cluster has a --secret, was the same one given here?`;
   const why = sends >= maxSends ? `${maxSends} requests` : `${timeoutMs} ms`;
   throw new AdminClientError(`${what}: no leader committed the change after ${why} (asked ${[...asked].join(', ')})${lastWord}${hint}`, last);
 }
