@@ -61,8 +61,12 @@ describe('the lab grows from 3 nodes to 5 and shrinks back: --join and npm run m
   it('start 3, join 4 and 5 and add them, remove the leader and another: 3 voters that still elect and replicate', async () => {
     const base = await freeBasePort(5);
     const ids = [0, 1, 2, 3, 4].map((i) => `127.0.0.1:${base + i}`);
-    const common = ['--task', '2', '--dir', dir, '--base-port', String(base), '--fast', '--secret', SECRET];
-    const startArgs = (n: number) => (n <= 3 ? ['--id', String(n), ...common] : ['--join', '--id', String(n), '--nodes', '5', ...common]);
+    const common = ['--task', '2', '--dir', dir, '--fast', '--secret', SECRET];
+    const layout = [...common, '--base-port', String(base)];
+    // Node 4 joins in the one-machine layout; node 5 as it would across machines: --cluster names the running members.
+    const startArgs = (n: number) => (n <= 3
+      ? ['--id', String(n), ...layout]
+      : n === 4 ? ['--join', '--id', '4', '--nodes', '5', ...layout] : ['--join', '--cluster', ids.slice(0, 3).join(','), '--listen', ids[4]!, '--id', '5', ...common]);
     const nodes = new Map<string, NodeProcess>();
     for (const n of [1, 2, 3]) nodes.set(ids[n - 1]!, startTaskProcess(startArgs(n)));
     await Promise.any([...nodes.values()].map((p) => p.waitFor(/\] leader in term \d+/, WAIT_MS)));
