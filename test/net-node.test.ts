@@ -663,6 +663,20 @@ describe('net: RealNode over UDP', function () {
     await waitFor('the other member to apply it', () => cluster.nodes.filter((n) => n.isRunning && n.id !== newcomer).every((n) => n.stateMachine['after'] === 'removal'));
   });
 
+  it('an AddServer the leader cannot commit in time comes back as TIMEOUT, with the reason', async () => {
+    const cluster = await startCluster({ membershipTimeoutMs: 300 });
+    const leader = await agreedLeader(cluster.nodes);
+    const [ghostPort] = await freeUdpPorts(1);
+    const ghost = `127.0.0.1:${ghostPort}`;
+    await assert.rejects(addServerRpc(ghost, { members: cluster.ids, timeoutMs: DEADLINE_MS }), (e: Error) =>
+      e instanceof AdminClientError && e.reply?.status === 'TIMEOUT'
+      && e.message === `adding ${ghost}: the leader ${leader.id} could not commit the change: the change was not committed within 300 ms`);
+    // The learner stays until removed: adding it again is refused, naming it.
+    await assert.rejects(addServerRpc(ghost, { members: cluster.ids, timeoutMs: DEADLINE_MS }), new RegExp(`refused: ${ghost} is already a member \\(voters .*; learners ${ghost}\\)`));
+    await removeServerRpc(ghost, { members: cluster.ids, timeoutMs: DEADLINE_MS });
+    assert.deepEqual(leader.configuration.learners, []);
+  });
+
   it('the admin client gives up with a clear error when no server answers', async () => {
     const [port] = await freeUdpPorts(1);
     await assert.rejects(addServerRpc('127.0.0.1:9', { members: [`127.0.0.1:${port}`], timeoutMs: 400, retryMs: 100 }), (e: Error) =>
