@@ -8,7 +8,10 @@
 /** File name (relative to the submission's folder) -> text, or raw bytes not yet decoded. */
 export type SubmissionFiles = ReadonlyMap<string, string | Uint8Array>;
 
+/** The nodes that start the lab's cluster; a grown cluster (npm run member -- add) has nodes 4, 5, ... beyond them. */
 export const NODE_NUMBERS = [1, 2, 3] as const;
+/** Largest cluster the grader reads (task files are task<T>_node1.txt .. task<T>_node9.txt). */
+export const MAX_NODES = 9;
 export const DEFAULT_BASE_PORT = 8000;
 export const HOST = '127.0.0.1';
 
@@ -25,8 +28,13 @@ export interface Cluster {
   readonly addresses: readonly string[];
 }
 
-export function clusterAt(basePort: number): Cluster {
-  return { basePort, addresses: NODE_NUMBERS.map((n) => `${HOST}:${basePort + n - 1}`) };
+export function clusterAt(basePort: number, size: number = NODE_NUMBERS.length): Cluster {
+  return { basePort, addresses: Array.from({ length: size }, (_, i) => `${HOST}:${basePort + i}`) };
+}
+
+/** 1..N: every node of the cluster, the three it started with and any added since. */
+export function nodeNumbers(cluster: Cluster): number[] {
+  return cluster.addresses.map((_, i) => i + 1);
 }
 
 /** How the cluster's layout is worded for a student: "node N must run on ...". */
@@ -37,9 +45,9 @@ export function layoutRule(cluster: Cluster): string {
 }
 
 /**
- * The cluster a submission ran on: the ports of its raftos files when they are three consecutive 127.0.0.1 ports;
- * three other addresses (a cluster across machines) in the order of the --cluster its N.sh scripts give, or by
- * --listen, else sorted; else the manual's 8000-8002.
+ * The cluster a submission ran on: the ports of its raftos files when they are three (or, for a cluster grown with
+ * npm run member, up to nine) consecutive 127.0.0.1 ports; as many other addresses (a cluster across machines) in
+ * the order of the --cluster its N.sh scripts give, or by --listen, else sorted; else the manual's 8000-8002.
  */
 export function inferCluster(files: SubmissionFiles, basePort?: number): Cluster {
   if (basePort !== undefined) return clusterAt(basePort);
@@ -49,8 +57,10 @@ export function inferCluster(files: SubmissionFiles, basePort?: number): Cluster
     if (m) addresses.add(`${m[1]}:${Number(m[2])}`);
   }
   const local = [...addresses].filter((a) => a.startsWith(`${HOST}:`)).map((a) => Number(a.slice(HOST.length + 1))).sort((a, b) => a - b);
-  if (local.length === 3 && addresses.size === 3 && local[1] === local[0]! + 1 && local[2] === local[0]! + 2) return clusterAt(local[0]!);
-  if (addresses.size === 3 && local.length === 0) return { basePort: null, addresses: memberOrder(files, [...addresses]) };
+  const size = addresses.size;
+  if (size < NODE_NUMBERS.length || size > MAX_NODES) return clusterAt(DEFAULT_BASE_PORT);
+  if (local.length === size && local.every((port, i) => port === local[0]! + i)) return clusterAt(local[0]!, size);
+  if (local.length === 0) return { basePort: null, addresses: memberOrder(files, [...addresses]) };
   return clusterAt(DEFAULT_BASE_PORT);
 }
 
@@ -61,11 +71,12 @@ function memberOrder(files: SubmissionFiles, members: readonly string[]): string
     return t?.ok ? t.text : '';
   };
   const same = (list: readonly string[]) => list.length === members.length && members.every((m) => list.includes(m));
-  for (const n of NODE_NUMBERS) {
+  const numbers = members.map((_, i) => i + 1);
+  for (const n of numbers) {
     const listed = /--cluster[ =]([^\s]+)/.exec(script(n))?.[1]?.split(',');
     if (listed && same(listed)) return listed;
   }
-  const byListen = NODE_NUMBERS.map((n) => /--listen[ =]([^\s]+)/.exec(script(n))?.[1] ?? '');
+  const byListen = numbers.map((n) => /--listen[ =]([^\s]+)/.exec(script(n))?.[1] ?? '');
   if (same(byListen)) return byListen;
   const key = (a: string) => {
     const [host, port] = [a.slice(0, a.lastIndexOf(':')), Number(a.slice(a.lastIndexOf(':') + 1))];

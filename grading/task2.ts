@@ -1,6 +1,6 @@
 import { fail, partial, pass, taskResult, type Check, type TaskResult } from './checks';
 import { isUnknown, pyStr, readPython, type PythonProgram } from './python';
-import { inferCluster, layoutRule, nodeOf, NODE_NUMBERS, plural, show, splitLines, textOf, type Cluster, type SubmissionFiles } from './lab-files';
+import { inferCluster, layoutRule, nodeNumbers, nodeOf, NODE_NUMBERS, plural, show, splitLines, textOf, type Cluster, type SubmissionFiles } from './lab-files';
 
 /**
  * Task 2 (leader election) as the manual evaluates it, reasoned with Raft. Each task2_nodeN.txt is what
@@ -39,11 +39,12 @@ export function checkTask2(files: SubmissionFiles, options: Task2Options = {}): 
   // ---- t2.files: the three files exist and every line is one the program writes ----
   const parsed: NodeFile[] = [];
   const problems: string[] = [];
-  for (const node of NODE_NUMBERS) {
+  for (const node of nodeNumbers(cluster)) {
     const name = `task2_node${node}.txt`;
     const text = textOf(files, name);
     if (text === null) {
-      problems.push(`${name} is missing: submit the file node ${node}'s program wrote`);
+      // Nodes beyond the first three joined a grown cluster: their files are read when handed in.
+      if (node <= NODE_NUMBERS.length) problems.push(`${name} is missing: submit the file node ${node}'s program wrote`);
       continue;
     }
     if (!text.ok) {
@@ -68,8 +69,8 @@ export function checkTask2(files: SubmissionFiles, options: Task2Options = {}): 
     partial(
       't2.files',
       2,
-      parsed.length,
-      3,
+      parsed.filter((f) => f.node <= NODE_NUMBERS.length).length,
+      NODE_NUMBERS.length,
       problems.length === 0 ? 'task2_node1.txt, task2_node2.txt and task2_node3.txt are present and every line is one the program writes' : problems.join('\n'),
     ),
   );
@@ -205,9 +206,9 @@ function leaderOrder(parsed: readonly NodeFile[], cluster: Cluster): { rank: Map
     if (a! < b! && before.has(`${b}>${a}`)) problems.push(`the files disagree on the order of leaders: ${where.get(key)}, but ${where.get(`${b}>${a}`)}`);
   }
   const rank = new Map<number, number>();
-  for (const n of NODE_NUMBERS) {
+  for (const n of nodeNumbers(cluster)) {
     let r = 0;
-    for (const m of NODE_NUMBERS) if (before.has(`${m}>${n}`) && !before.has(`${n}>${m}`)) r++;
+    for (const m of nodeNumbers(cluster)) if (before.has(`${m}>${n}`) && !before.has(`${n}>${m}`)) r++;
     rank.set(n, r);
   }
   return { rank, before, problems };

@@ -3,7 +3,8 @@ import { SafetyMonitor, SafetyViolation } from '../lib/raft/safety';
 import { KeyValueStateMachine } from '../lib/raft/state-machine';
 import type { HardState, LogEntry, Snapshot } from '../lib/raft/types';
 import { fail, partial, pass, taskResult, type Check, type TaskResult } from './checks';
-import { baseName, inferCluster, nodeOf, NODE_NUMBERS, show, splitLines, textOf, type Cluster, type SubmissionFiles } from './lab-files';
+import { configOf } from '../lib/raft/membership';
+import { baseName, inferCluster, nodeNumbers, nodeOf, NODE_NUMBERS, show, splitLines, textOf, type Cluster, type SubmissionFiles } from './lab-files';
 
 /**
  * Task 3 (replication) as the manual evaluates it, reasoned with Raft: the three nodes' raftos files are
@@ -74,10 +75,12 @@ interface ReadFiles {
   readonly broken: readonly string[];
   readonly present: number;
   readonly parsedOk: number;
+  /** Four files per node: twelve for the lab's three nodes. */
+  readonly expected: number;
 }
 
 function readSubmission(files: SubmissionFiles, cluster: Cluster): ReadFiles {
-  const nodes: NodeState[] = NODE_NUMBERS.map((node) => ({ node, address: cluster.addresses[node - 1]!, log: null, storage: null, stateMachine: null }));
+  const nodes: NodeState[] = handedIn(files, cluster).map((node) => ({ node, address: cluster.addresses[node - 1]!, log: null, storage: null, stateMachine: null }));
   /** Nodes whose .log starts after a snapshot (log compaction): their log is completed below. */
   const compacted = new Map<NodeState, { index: number; term: number }>();
   const missing: string[] = [];
@@ -128,7 +131,7 @@ function readSubmission(files: SubmissionFiles, cluster: Cluster): ReadFiles {
   const claims: Claim[] = [];
   const taskLines = new Map<number, Task3Line[]>();
   const story: string[] = [];
-  for (const node of NODE_NUMBERS) {
+  for (const { node } of nodes) {
     const name = `task3_node${node}.txt`;
     const text = textOf(files, name);
     if (text === null) {
@@ -149,7 +152,13 @@ function readSubmission(files: SubmissionFiles, cluster: Cluster): ReadFiles {
     taskLines.set(node, parsed);
     story.push(...taskFileProblems(cluster, node, name, parsed, claims));
   }
-  return { nodes, taskLines, claims, story, missing, broken, present, parsedOk };
+  return { nodes, taskLines, claims, story, missing, broken, present, parsedOk, expected: 4 * nodes.length };
+}
+
+/** Nodes 1-3, and those added to the cluster later (npm run member -- add) whose files are in the submission. */
+function handedIn(files: SubmissionFiles, cluster: Cluster): number[] {
+  return nodeNumbers(cluster).filter((n) => n <= NODE_NUMBERS.length
+    || [...KINDS.map(([, ext]) => `${baseName(cluster.addresses[n - 1]!)}.${ext}`), `task3_node${n}.txt`].some((name) => files.has(name)));
 }
 
 /** What one task file gets wrong on its own; its finished writes are added to `claims`. */
@@ -176,8 +185,9 @@ function taskFileProblems(cluster: Cluster, node: number, name: string, parsed: 
 // ---- t3.files and t3.parse ----
 
 function filesCheck(read: ReadFiles): Check {
-  return partial('t3.files', 1, read.present, 12, read.missing.length === 0
-    ? 'all twelve files are present: each node\'s .log, .storage and .state_machine, and task3_node1-3.txt'
+  const numbers = read.nodes.map((n) => n.node);
+  return partial('t3.files', 1, Math.min(read.present, read.expected), read.expected, read.missing.length === 0
+    ? `all ${read.expected === 12 ? 'twelve' : read.expected} files are present: each node's .log, .storage and .state_machine, and task3_node${numbers[0]}-${numbers.at(-1)}.txt`
     : `missing: ${read.missing.join(', ')}. Submit every file the lab produced (raftos writes .state_machine once a node applies an entry; remove old 127.0.0.1_* files before running Task 3, then keep the new ones)`);
 }
 
@@ -195,7 +205,12 @@ interface Evidence {
   readonly cluster: Cluster;
   readonly nodes: readonly NodeState[];
   readonly withLog: readonly (NodeState & { log: readonly LogEntry[] })[];
-  readonly majority: number;
+  /** The voters of the configuration in effect at `index` (nodes 1-3 until a configuration entry changes them). */
+  votersAt(index: number): readonly string[];
+  /** True when `addresses` hold a majority of the voters at `index`, or of a configuration after it (single-server changes). */
+  isMajority(addresses: readonly string[], index: number): boolean;
+  /** Held by a majority: committed. */
+  committed(index: number, term: number): boolean;
   readonly monitor: SafetyMonitor;
   /** Nodes whose log the monitor could not take whole (it stopped at a violation). */
   readonly untracked: Set<number>;
@@ -222,11 +237,19 @@ function evidence(cluster: Cluster, nodes: readonly NodeState[]): Evidence {
     const k = matchingPrefix(n.log, n.stateMachine);
     if (k !== null) appliedUpTo.set(n.node, k);
   }
+  const configs = configurations(cluster, withLog);
+  const votersAt = (index: number) => [...configs].reverse().find((c) => c.index <= index)!.voters;
+  const isMajority = (addresses: readonly string[], index: number) =>
+    [votersAt(index), ...configs.filter((c) => c.index > index).map((c) => c.voters)]
+      .some((voters) => addresses.filter((a) => voters.includes(a)).length >= Math.floor(voters.length / 2) + 1);
+  const holding = (index: number, term: number) => withLog.filter((n) => n.log[index - 1]?.term === term).map((n) => n.address);
   return {
     cluster,
     nodes,
     withLog,
-    majority: Math.floor(NODE_NUMBERS.length / 2) + 1,
+    votersAt,
+    isMajority,
+    committed: (index, term) => isMajority(holding(index, term), index),
     monitor: new SafetyMonitor(),
     untracked: new Set<number>(),
     appliedUpTo,
@@ -239,10 +262,11 @@ function evidence(cluster: Cluster, nodes: readonly NodeState[]): Evidence {
 /** The manual's program writes data_id = its NODE_ID, so {"data_id": n} in term t says node n led term t. */
 function authoredWrites(withLog: Evidence['withLog']): Authored[] {
   const authored: Authored[] = [];
+  const numbers = withLog.map((n) => n.node);
   const seenEntry = new Set<string>();
   for (const n of withLog) {
     n.log.forEach((e, i) => {
-      const author = authorOf(e);
+      const author = authorOf(e, numbers);
       const key = `${i + 1}:${e.term}:${author}`;
       if (author === null || seenEntry.has(key)) return;
       seenEntry.add(key);
@@ -274,8 +298,8 @@ function logMatchingCheck(ev: Evidence): Check {
       if (e) terms.set(e.term, [...(terms.get(e.term) ?? []), n.address]);
     }
     if (terms.size < 2) continue;
-    const minority = [...terms].filter(([, who]) => who.length < ev.majority);
-    const committedElsewhere = [...terms].some(([, who]) => who.length >= ev.majority);
+    const minority = [...terms].filter(([, who]) => !ev.isMajority(who, i));
+    const committedElsewhere = [...terms].some(([, who]) => ev.isMajority(who, i));
     const used = minority.flatMap(([term, who]) => who.filter((a) => (ev.appliedUpTo.get(nodeOf(ev.cluster, a)!) ?? 0) >= i).map((a) => `${a} (term ${term})`));
     const described = [...terms].map(([term, who]) => `${who.join(' and ')} term ${term}`).join(', ');
     if (used.length > 0) {
@@ -316,8 +340,8 @@ function stateMachineCheck(ev: Evidence): Check {
         break;
       }
     }
-    if (good && k > 0 && ev.holders(k, n.log[k - 1]!.term) < ev.majority) {
-      sm.push(`${file} includes index ${k} (term ${n.log[k - 1]!.term}), which only ${ev.holders(k, n.log[k - 1]!.term)} of ${NODE_NUMBERS.length} logs hold: an entry is applied only once committed, i.e. stored on a majority`);
+    if (good && k > 0 && !ev.committed(k, n.log[k - 1]!.term)) {
+      sm.push(`${file} includes index ${k} (term ${n.log[k - 1]!.term}), which only ${ev.holders(k, n.log[k - 1]!.term)} of ${ev.votersAt(k).length} logs hold: an entry is applied only once committed, i.e. stored on a majority`);
       good = false;
     }
     if (good) smOk++;
@@ -383,9 +407,8 @@ function leadersAndCommits(ev: Evidence): LeaderFindings {
         problems.push(`${error.detail} (${error.property}): a new leader's log holds every entry committed before it was elected`);
       }
     }
-    const h = ev.holders(a.index, a.term);
     const writer = ev.withLog.find((n) => n.node === a.node);
-    if (h >= ev.majority && writer && !ev.untracked.has(writer.node) && writer.log[a.index - 1]?.term === a.term) {
+    if (ev.committed(a.index, a.term) && writer && !ev.untracked.has(writer.node) && writer.log[a.index - 1]?.term === a.term) {
       try {
         ev.monitor.onCommit(writer.address, a.index, a.term);
       } catch (error) {
@@ -402,13 +425,13 @@ function writesCheck(ev: Evidence, claims: readonly Claim[], leaders: LeaderFind
   let claimsOk = 0;
   for (const c of claims) {
     const entries = ev.authored.filter((a) => a.node === c.node);
-    const committed = entries.find((a) => ev.holders(a.index, a.term) >= ev.majority);
+    const committed = entries.find((a) => ev.committed(a.index, a.term));
     const where = `task3_node${c.node}.txt line ${c.line} says "done writing data_id"`;
     if (entries.length === 0) {
       wr.push(`${where}, but no log holds {"data_id": ${c.node}}: a write is done only once it is in the logs of a majority`);
     } else if (!committed) {
       const e = entries[0]!;
-      wr.push(`${where}, but {"data_id": ${c.node}} (index ${e.index}, term ${e.term}) is in only ${ev.holders(e.index, e.term)} of ${NODE_NUMBERS.length} logs: set() returns only once the entry is committed on a majority`);
+      wr.push(`${where}, but {"data_id": ${c.node}} (index ${e.index}, term ${e.term}) is in only ${ev.holders(e.index, e.term)} of ${ev.votersAt(e.index).length} logs: set() returns only once the entry is committed on a majority`);
     } else if (!leaders.termViolations.has(committed.term)) {
       claimsOk++;
     }
@@ -417,7 +440,7 @@ function writesCheck(ev: Evidence, claims: readonly Claim[], leaders: LeaderFind
     return fail('t3.writes', 2, 'no task3_nodeN.txt shows a finished write ("LEADER -> n" then "done writing data_id"): let each leader\'s program finish data_id.set() before stopping anything');
   }
   const claimed = claims.map((c) => {
-    const e = ev.authored.find((a) => a.node === c.node && ev.holders(a.index, a.term) >= ev.majority);
+    const e = ev.authored.find((a) => a.node === c.node && ev.committed(a.index, a.term));
     return e ? `node ${c.node}'s {"data_id": ${c.node}} at index ${e.index}, term ${e.term}` : `node ${c.node}'s write`;
   });
   return wr.length === 0
@@ -428,7 +451,7 @@ function writesCheck(ev: Evidence, claims: readonly Claim[], leaders: LeaderFind
 // ---- t3.two-leaders: two different leaders wrote, as the manual expects ----
 
 function twoLeadersCheck(ev: Evidence, leaders: LeaderFindings): Check {
-  const writers = [...new Set(ev.authored.filter((a) => ev.holders(a.index, a.term) >= ev.majority && !leaders.termViolations.has(a.term)).map((a) => a.node))];
+  const writers = [...new Set(ev.authored.filter((a) => ev.committed(a.index, a.term) && !leaders.termViolations.has(a.term)).map((a) => a.node))];
   return writers.length >= 2
     ? pass('t3.two-leaders', 1, `${writers.length} different leaders wrote: ${writers.map(ev.describe).join(', ')}`)
     : fail('t3.two-leaders', 1, writers.length === 1
@@ -481,13 +504,27 @@ function parseTask3File(lines: readonly string[], name: string): Task3Line[] | s
 }
 
 /** The node whose program wrote this entry: the manual's program sets data_id to its NODE_ID. */
-function authorOf(entry: LogEntry): number | null {
+function authorOf(entry: LogEntry, nodes: readonly number[]): number | null {
   const c = entry.command;
   if (c === null) return null;
   const keys = Object.keys(c);
   if (keys.length !== 1 || keys[0] !== 'data_id') return null;
   const v = c['data_id'];
-  return typeof v === 'number' && (NODE_NUMBERS as readonly number[]).includes(v) ? v : null;
+  return typeof v === 'number' && ((NODE_NUMBERS as readonly number[]).includes(v) || nodes.includes(v)) ? v : null;
+}
+
+/**
+ * The cluster's configurations, by the index of their entry ({"raftlab.config": ...} commands, npm run member):
+ * nodes 1-3 from the start, then each entry's voters (in effect as soon as it is in the log), from the longest log.
+ */
+function configurations(cluster: Cluster, withLog: readonly { log: readonly LogEntry[] }[]): { index: number; voters: readonly string[] }[] {
+  const initial = { index: 0, voters: NODE_NUMBERS.map((n) => cluster.addresses[n - 1]!) };
+  const longest = withLog.reduce<readonly LogEntry[]>((best, n) => (n.log.length > best.length ? n.log : best), []);
+  const changes = longest.flatMap((e, i) => {
+    const config = configOf(e);
+    return config ? [{ index: i + 1, voters: config.voters }] : [];
+  });
+  return [initial, ...changes];
 }
 
 /**

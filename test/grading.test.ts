@@ -223,3 +223,70 @@ describe('grading: hand-ins with snapshots (log compaction)', () => {
     assert.match(parse.message, /127\.0\.0\.1_8001\.snapshot line 1: "last_included_term" must be a positive integer/);
   });
 });
+
+/**
+ * The Task 3 story on a cluster grown to five nodes and shrunk back (npm run member): node 1 (port 9000) writes,
+ * adds 9003 and 9004 (learner, then voter, each), and exits; node 3 leads term 2, writes, and removes node 1.
+ */
+describe('grading: hand-ins of a cluster grown from 3 nodes to 5 (configuration entries, nodes 4 and 5)', () => {
+  const ids = [9000, 9001, 9002, 9003, 9004].map((p) => `127.0.0.1:${p}`);
+  const config = (voters: number[], learners: number[] = []) => ({ 'raftlab.config': { voters: voters.map((n) => ids[n - 1]), learners: learners.map((n) => ids[n - 1]) } });
+  const entries = [
+    { term: 1, command: { data_id: 1 } },
+    { term: 1, command: config([1, 2, 3], [4]) },
+    { term: 1, command: config([1, 2, 3, 4]) },
+    { term: 1, command: config([1, 2, 3, 4], [5]) },
+    { term: 1, command: config([1, 2, 3, 4, 5]) },
+    { term: 2, command: { data_id: 3 } },
+    { term: 2, command: config([2, 3, 4, 5]) },
+  ];
+  const logOf = (n: number) => entries.slice(0, n).map((e) => `${JSON.stringify(e).replace(/":/g, '": ').replace(/,"/g, ', "')}\n`).join('');
+  const grown = (): Map<string, string> => {
+    const files = new Map<string, string>();
+    const put = (node: number, logLength: number, term: number, dataId: number) => {
+      const base = ids[node - 1]!.replace(':', '_');
+      files.set(`${base}.log`, logOf(logLength));
+      files.set(`${base}.storage`, `{"term": ${term}, "voted_for": ${JSON.stringify(term === 1 ? ids[0] : ids[2])}}`);
+      files.set(`${base}.state_machine`, `{"data_id": ${dataId}}`);
+    };
+    put(1, 5, 1, 1);
+    for (const n of [2, 3, 4]) put(n, 7, 2, 3);
+    put(5, 6, 2, 3);
+    const follower = [`LEADER => ${ids[0]}`, 'LEADER => None', `LEADER => ${ids[2]}`, `LEADER => ${ids[2]}`].join('\n') + '\n';
+    files.set('task3_node1.txt', `LEADER => ${ids[0]}\nLEADER -> 1\ndone writing data_id\ndone writing data\n`);
+    files.set('task3_node2.txt', follower);
+    files.set('task3_node3.txt', `LEADER => ${ids[0]}\nLEADER => None\nLEADER => ${ids[2]}\nLEADER -> 3\ndone writing data_id\ndone writing data\n`);
+    files.set('task3_node4.txt', `LEADER => ${ids[0]}\nLEADER => ${ids[2]}\n`);
+    files.set('task3_node5.txt', `LEADER => ${ids[2]}\n`);
+    return files;
+  };
+
+  it('five nodes on consecutive ports are one cluster, and the grown story gets full marks', () => {
+    const files = grown();
+    assert.deepEqual(inferCluster(files), clusterAt(9000, 5));
+    const r = checkTask3(files);
+    assert.deepEqual(failedIds(r), [], formatChecklist(r));
+    assert.match(r.checks.find((c) => c.id === 't3.files')!.message, /all 20 files are present/);
+  });
+
+  it('an entry applied while held by 2 of the 5 voters\' logs was not committed (3 of 5 are a majority)', () => {
+    const files = grown();
+    // Only nodes 3 and 4 have the write of term 2; 2 of 3 would be a majority of the first configuration, not of five.
+    for (const n of [2, 5]) files.set(`${ids[n - 1]!.replace(':', '_')}.log`, logOf(5));
+    for (const n of [2, 5]) files.set(`${ids[n - 1]!.replace(':', '_')}.state_machine`, '{"data_id": 1}');
+    const r = checkTask3(files);
+    assert.match(r.checks.find((c) => c.id === 't3.writes')!.message, /\{"data_id": 3\} \(index 6, term 2\) is in only 2 of 5 logs/);
+    assert.match(r.checks.find((c) => c.id === 't3.state-machine')!.message, /127\.0\.0\.1_9002\.state_machine includes index 6 \(term 2\), which only 2 of 5 logs hold/);
+  });
+
+  it('Task 2: leaders among nodes 4 and 5 are nodes of the cluster; a node 4 without files is not required', () => {
+    const files = grown();
+    files.set('task2_node1.txt', `LEADER => None\nLEADER => ${ids[0]}\nLEADER IS NOW NODE 1\n`);
+    files.set('task2_node2.txt', `LEADER => ${ids[0]}\nLEADER => ${ids[3]}\nLEADER => None\nLEADER => None\n`);
+    files.set('task2_node3.txt', `LEADER => ${ids[0]}\nLEADER => ${ids[3]}\nLEADER => None\nLEADER => None\n`);
+    files.set('task2_node4.txt', `LEADER => ${ids[0]}\nLEADER => ${ids[3]}\nLEADER IS NOW NODE 4\n`);
+    const r = checkTask2(files);
+    assert.deepEqual(failedIds(r), [], formatChecklist(r));
+    assert.match(r.checks.find((c) => c.id === 't2.reelection')!.message, /node 4 \(127\.0\.0\.1:9003\) led/);
+  });
+});

@@ -14,10 +14,21 @@ describe('the lab across machines: --cluster and --listen', () => {
   it('node N is the N-th member of --cluster; --listen picks it, --id may say it too', () => {
     const cluster = '10.1.0.1:8000,10.1.0.2:8000,10.1.0.3:9000';
     assert.deepEqual(resolveMembership({ ...single, cluster, listen: '10.1.0.2:8000' }), {
-      members: ['10.1.0.1:8000', '10.1.0.2:8000', '10.1.0.3:9000'], self: '10.1.0.2:8000', peers: ['10.1.0.1:8000', '10.1.0.3:9000'], nodeNumber: 2,
+      members: ['10.1.0.1:8000', '10.1.0.2:8000', '10.1.0.3:9000'], self: '10.1.0.2:8000', peers: ['10.1.0.1:8000', '10.1.0.3:9000'], nodeNumber: 2, joining: false,
     });
     assert.equal(resolveMembership({ ...single, cluster, id: 3 }).self, '10.1.0.3:9000');
     assert.equal(resolveMembership({ ...single, id: 2 }).self, '127.0.0.1:8001', 'without --cluster: the one-machine layout');
+  });
+
+  it('--join: a new node hears from the running members; its --listen may be a new address, node members + 1', () => {
+    const cluster = '10.1.0.1:8000,10.1.0.2:8000,10.1.0.3:8000';
+    assert.deepEqual(resolveMembership({ ...single, cluster, listen: '10.1.0.4:8000', join: true }), {
+      members: ['10.1.0.1:8000', '10.1.0.2:8000', '10.1.0.3:8000', '10.1.0.4:8000'], self: '10.1.0.4:8000',
+      peers: ['10.1.0.1:8000', '10.1.0.2:8000', '10.1.0.3:8000'], nodeNumber: 4, joining: true,
+    });
+    assert.equal(resolveMembership({ ...single, cluster, listen: '10.1.0.9:8000', id: 5, join: true }).nodeNumber, 5);
+    const layout = resolveMembership({ ...single, nodes: 5, id: 4, join: true });
+    assert.deepEqual([layout.self, layout.peers, layout.joining], ['127.0.0.1:8003', ['127.0.0.1:8000', '127.0.0.1:8001', '127.0.0.1:8002', '127.0.0.1:8004'], true]);
   });
 
   it('a bad --cluster or --listen is an error naming the option and the value', () => {
@@ -26,7 +37,10 @@ describe('the lab across machines: --cluster and --listen', () => {
       [{ ...single, cluster: '10.1.0.1:8000,laptop', id: 1 }, /--cluster member 2: expected "host:port".*"laptop"/],
       [{ ...single, cluster: '10.1.0.1:70000', id: 1 }, /--cluster member 1: port 70000 is out of range/],
       [{ ...single, cluster: '10.1.0.1:8000,10.1.0.1:8000', id: 1 }, /10\.1\.0\.1:8000 is listed twice/],
-      [{ ...single, cluster: '10.1.0.1:8000,10.1.0.2:8000', listen: '10.1.0.9:8000' }, /--listen 10\.1\.0\.9:8000 is not one of --cluster's members/],
+      [{ ...single, cluster: '10.1.0.1:8000,10.1.0.2:8000', listen: '10.1.0.9:8000' }, /--listen 10\.1\.0\.9:8000 is not one of --cluster's members .*; a new node joining a running cluster takes --join/],
+      [{ ...single, id: 4 }, /--id must be between 1 and 3 \(--nodes\), got 4 \(to grow the cluster to 4 nodes or more, start node 4 with --join --nodes 5, then add it with npm run member\)/],
+      [{ ...single, cluster: '10.1.0.1:8000,10.1.0.2:8000', listen: '10.1.0.9:8000', id: 2, join: true }, /--id 2 is member 2 of --cluster \(10\.1\.0\.2:8000\), not --listen 10\.1\.0\.9:8000: a joining node's --id is above 2/],
+      [{ ...single, cluster: '10.1.0.1:8000,10.1.0.2:8000', id: 3, join: true }, /--id must be between 1 and 2 .*a new node joining the cluster gives its address with --listen host:port/],
       [{ ...single, cluster: '10.1.0.1:8000,10.1.0.2:8000', listen: '10.1.0.2' }, /--listen: expected "host:port"/],
       [{ ...single, cluster: '10.1.0.1:8000,10.1.0.2:8000', listen: '10.1.0.2:8000', id: 1 }, /--id 1 does not match --listen 10\.1\.0\.2:8000, member 2/],
       [{ ...single, cluster: '10.1.0.1:8000,10.1.0.2:8000' }, /give --listen/],

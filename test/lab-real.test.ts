@@ -146,6 +146,8 @@ describe('the three-terminal lab with real processes', function () {
     const { base, nodes } = await startCluster(2, ['--secret', 'correct horse battery staple']);
     const leader = await leaderOf(nodes, 15_000);
     const target = [0, 1, 2].find((i) => i !== leader)!;
+    // On a busy machine two nodes can elect a leader before the third has bound its port: wait until it hears one.
+    await nodes[target]!.waitFor(/the leader is 127\.0\.0\.1:\d+/, 15_000);
     const sock = dgram.createSocket('udp4');
     const send = (buf: Buffer) => new Promise<void>((r) => sock.send(buf, base + target, '127.0.0.1', () => r()));
     try {

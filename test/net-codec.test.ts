@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
 import type { Message, NodeId } from '../lib/raft/types';
-import { decodeDatagram, encodeDatagram, sealDatagram, validateMessage, type DecodeResult, type DropReason, type Security } from '../lib/net/codec';
+import {
+  decodeAdminReply, decodeDatagram, decodeIncoming, encodeAdminReply, encodeAdminRequest, encodeDatagram, sealDatagram, validateAdminReply, validateAdminRequest, validateMessage,
+  type AdminReply, type AdminRequest, type DecodeResult, type DropReason, type Security,
+} from '../lib/net/codec';
 
 const A = '127.0.0.1:8000';
 const B = '127.0.0.1:8001';
@@ -253,5 +256,96 @@ describe('net: codec', () => {
 
   it('refuses an empty secret', () => {
     assert.throws(() => encodeDatagram(A, messages[0]!, { secret: '' }), /security\.secret must be a non-empty string/);
+  });
+});
+
+describe('net: codec, membership requests from an admin client (AddServer / RemoveServer)', () => {
+  const requests: AdminRequest[] = [
+    { type: 'AddServer', requestId: 1, newServer: '127.0.0.1:8003' },
+    { type: 'RemoveServer', requestId: 2 ** 47, oldServer: '[::1]:8004' },
+  ];
+  const replies: AdminReply[] = [
+    { type: 'AddServerReply', requestId: 1, status: 'OK', leaderHint: A },
+    { type: 'RemoveServerReply', requestId: 5, status: 'NOT_LEADER', leaderHint: null, reason: 'no leader known' },
+    { type: 'AddServerReply', requestId: 6, status: 'TIMEOUT', leaderHint: B, reason: 'not committed within 10 ms' },
+    { type: 'RemoveServerReply', requestId: 7, status: 'FAILED', leaderHint: A, reason: 'café 😀 is not a member' },
+  ];
+  const atB = (buf: Uint8Array, security?: Security) => decodeIncoming(buf, { security, peers: peersOfB, maxBytes: MAX });
+  const reply = (buf: Uint8Array, security?: Security) => decodeAdminReply(buf, { security, maxBytes: MAX });
+
+  for (const [mode, security] of modes) {
+    it(`round-trips requests from any address, and replies (${mode})`, () => {
+      for (const request of requests) {
+        const decoded = atB(encodeAdminRequest(request, security), security);
+        assert.ok(decoded.ok && 'admin' in decoded, JSON.stringify(decoded));
+        assert.deepEqual(decoded.admin, request);
+      }
+      for (const r of replies) {
+        const decoded = reply(encodeAdminReply(r, security), security);
+        assert.ok(decoded.ok, JSON.stringify(decoded));
+        assert.deepEqual(decoded.reply, r);
+      }
+    });
+  }
+
+  it('a request is authenticated like a Raft message, and is not a Raft message', () => {
+    const request = requests[0]!;
+    const gcm = { secret: 'one', encrypt: true };
+    for (const [buf, security] of [[encodeAdminRequest(request), { secret: 'one' }], [encodeAdminRequest(request, { secret: 'two' }), { secret: 'one' }], [encodeAdminRequest(request, { secret: 'one' }), gcm]] as const) {
+      assert.equal(reasonOf(atB(buf, security) as DecodeResult), 'unauthenticated');
+    }
+    assert.equal(reasonOf(reply(encodeAdminReply(replies[0]!, { secret: 'two' }), { secret: 'one' }) as DecodeResult), 'unauthenticated');
+    const asRaft = decodeAtB(encodeAdminRequest(request));
+    assert.ok(!asRaft.ok && asRaft.reason === 'malformed' && /a membership request, not a Raft message/.test(asRaft.detail));
+    assert.equal(reasonOf(reply(encodeAdminRequest(request)) as DecodeResult), 'malformed', 'a request is not a reply');
+    assert.equal(reasonOf(reply(encodeAdminReply(replies[0]!), undefined) as DecodeResult), 'ok');
+  });
+
+  it('refuses malformed requests and replies as "malformed", naming the field', () => {
+    const badRequests: Array<[unknown, RegExp]> = [
+      [[1], /admin must be an object/],
+      [{ type: 'AddServers', requestId: 1, newServer: A }, /admin\.type must be "AddServer" or "RemoveServer", got "AddServers"/],
+      [{ type: 'AddServer', requestId: 1, oldServer: A }, /AddServer has missing or unexpected fields/],
+      [{ type: 'AddServer', requestId: 1, newServer: A, extra: true }, /AddServer has missing or unexpected fields/],
+      [{ type: 'AddServer', requestId: 0, newServer: A }, /AddServer\.requestId must be a positive integer/],
+      [{ type: 'AddServer', requestId: 1.5, newServer: A }, /AddServer\.requestId must be a positive integer/],
+      [{ type: 'RemoveServer', requestId: 1, oldServer: 'laptop' }, /RemoveServer\.oldServer must be a "host:port" server id/],
+      [{ type: 'RemoveServer', requestId: 1, oldServer: '127.0.0.1:70000' }, /RemoveServer\.oldServer must be a "host:port" server id/],
+      [{ type: 'AddServer', requestId: 1, newServer: 8003 }, /AddServer\.newServer must be a "host:port" server id/],
+    ];
+    for (const [admin, detail] of badRequests) {
+      const result = atB(Buffer.from(JSON.stringify({ admin })));
+      assert.ok(!result.ok && result.reason === 'malformed' && detail.test(result.detail), `${JSON.stringify(admin)}: ${JSON.stringify(result)}`);
+      assert.match(String(validateAdminRequest(admin)), detail);
+    }
+    const extraEnvelope = atB(Buffer.from(JSON.stringify({ admin: requests[0], from: A })));
+    assert.ok(!extraEnvelope.ok && extraEnvelope.reason === 'malformed');
+    const badReplies: Array<[unknown, RegExp]> = [
+      [{ type: 'AddServer', requestId: 1, status: 'OK', leaderHint: null }, /adminReply\.type must be/],
+      [{ type: 'AddServerReply', requestId: 1, status: 'MAYBE', leaderHint: null }, /AddServerReply\.status must be one of OK, NOT_LEADER, TIMEOUT, FAILED/],
+      [{ type: 'AddServerReply', requestId: 1, status: 'OK' }, /AddServerReply has missing or unexpected fields/],
+      [{ type: 'AddServerReply', requestId: 1, status: 'OK', leaderHint: 'nowhere' }, /AddServerReply\.leaderHint must be a "host:port" server id or null/],
+      [{ type: 'RemoveServerReply', requestId: 1, status: 'FAILED', leaderHint: null, reason: 7 }, /RemoveServerReply\.reason must be a string of at most 1000 characters/],
+      [{ type: 'RemoveServerReply', requestId: 1, status: 'FAILED', leaderHint: null, reason: 'x'.repeat(1001) }, /at most 1000 characters/],
+    ];
+    for (const [adminReply, detail] of badReplies) {
+      const result = reply(Buffer.from(JSON.stringify({ adminReply })));
+      assert.ok(!result.ok && result.reason === 'malformed' && detail.test(result.detail), `${JSON.stringify(adminReply)}: ${JSON.stringify(result)}`);
+      assert.match(String(validateAdminReply(adminReply)), detail);
+    }
+    assert.equal(encodeAdminReply({ ...replies[3]!, reason: 'y'.repeat(5000) }).length < 1200, true, 'a long reason is cut to fit');
+  });
+
+  it('never throws on structurally random requests (seeded)', () => {
+    const random = prng(4242);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const values: unknown[] = [0, 1, -1, 2 ** 60, '1', '', A, 'x:y', true, null, [], {}];
+    for (let n = 0; n < 500; n++) {
+      const admin: Record<string, unknown> = { type: pick(['AddServer', 'RemoveServer', 'Other', 3]) };
+      for (const field of ['requestId', 'newServer', 'oldServer']) if (random() < 0.6) admin[field] = pick(values);
+      const result = atB(Buffer.from(JSON.stringify({ admin })));
+      if (result.ok) assert.ok('admin' in result && typeof validateAdminRequest(result.admin) !== 'string');
+      else assert.equal(result.reason, 'malformed');
+    }
   });
 });

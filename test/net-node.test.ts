@@ -5,7 +5,8 @@ import { freeUdpPorts } from '../lib/net/free-ports';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NodeId, Role } from '../lib/raft/types';
-import { encodeDatagram, sealDatagram, type Security } from '../lib/net/codec';
+import { decodeAdminReply, encodeAdminRequest, encodeDatagram, sealDatagram, type Security } from '../lib/net/codec';
+import { AdminClientError, addServer as addServerRpc, removeServer as removeServerRpc } from '../lib/net/admin-client';
 import { RaftFileError, fileNamesFor, writeRaftosFiles } from '../lib/net/raftos-files';
 import {
   NodeStoppedError,
@@ -601,6 +602,102 @@ describe('net: RealNode over UDP', function () {
     assert.ok(joinedSnapshot.config && joinedSnapshot.config.voters.length >= 3, 'the snapshot carries the configuration');
     leader = await agreedLeader(stay);
     await assert.rejects(leader.removeServer(leader.id), sharedErrors.MembershipError);
+  });
+
+  it('a membership change rejects at once when the leader loses its leadership, and after its timeout otherwise', async () => {
+    const cluster = await startCluster({ leaderNoop: true });
+    const leader = await agreedLeader(cluster.nodes);
+    await leader.propose({ data_id: 1 });
+    // A server that never answers: it is added as a learner, but never caught up, so never made a voter.
+    const [ghostPort] = await freeUdpPorts(1);
+    const ghost = `127.0.0.1:${ghostPort}`;
+    await assert.rejects(leader.addServer(ghost, { timeoutMs: 300 }), /membership change failed: the change was not committed within 300 ms/);
+    await leader.removeServer(ghost);
+    const pending = leader.addServer(ghost, { timeoutMs: 20_000 });
+    await waitFor('the learner entry to commit', () => leader.configuration.learners.includes(ghost) && leader.commitIndex === leader.log.length + leader.snapshotIndex);
+    const follower = cluster.nodes.find((n) => n !== leader)!;
+    const socket = await rawSocket();
+    const startedAt = Date.now();
+    // A reply of a higher term: the leader steps down (Figure 2, "All Servers").
+    sendRaw(socket, leader.id, encodeDatagram(follower.id, { type: 'AppendEntriesReply', term: leader.term + 5, success: false, matchIndex: 0 }));
+    await assert.rejects(pending, /stopped leading before the change was committed/);
+    assert.ok(Date.now() - startedAt < 2000, `rejected ${Date.now() - startedAt} ms after the leadership was lost, not at the 20 s timeout`);
+  });
+
+  it('answers AddServer / RemoveServer from an admin client (Figure 4.1), authenticated, retried without a second change', async () => {
+    const security: Security = { secret: 'admin secret' };
+    const cluster = await startCluster({ security });
+    const leader = await agreedLeader(cluster.nodes);
+    const follower = cluster.nodes.find((n) => n !== leader)!;
+    const [newPort] = await freeUdpPorts(1);
+    const newcomer = `127.0.0.1:${newPort}`;
+    cluster.nodes.push(await start({ id: newcomer, peers: cluster.ids, dir: cluster.dir, timings: TIMINGS, joining: true, security }));
+    // Asked at a follower, the client follows its leaderHint; the leader commits an entry of its term first (no leaderNoop).
+    const added = await addServerRpc(newcomer, { members: [follower.id], security, timeoutMs: DEADLINE_MS });
+    assert.equal(added.leader, leader.id);
+    assert.ok(leader.configuration.voters.includes(newcomer));
+    await waitFor('the newcomer to know it votes', () => cluster.nodes.at(-1)!.configuration.voters.length === 4);
+
+    const socket = await rawSocket();
+    const answers: Buffer[] = [];
+    socket.on('message', (buf) => answers.push(buf));
+    const nextAnswer = async () => {
+      await waitFor('an answer', () => answers.length > 0);
+      const decoded = decodeAdminReply(answers.shift()!, { security, maxBytes: 65507 });
+      assert.ok(decoded.ok, JSON.stringify(decoded));
+      return decoded.reply;
+    };
+    const remove = encodeAdminRequest({ type: 'RemoveServer', requestId: 77, oldServer: newcomer }, security);
+    sendRaw(socket, follower.id, remove);
+    assert.deepEqual(await nextAnswer(), { type: 'RemoveServerReply', requestId: 77, status: 'NOT_LEADER', leaderHint: leader.id, reason: `${follower.id} is not the leader` });
+    sendRaw(socket, leader.id, remove);
+    const ok = await nextAnswer();
+    assert.equal(ok.status, 'OK');
+    assert.ok(!leader.configuration.voters.includes(newcomer));
+    const lastIndex = leader.log.length + leader.snapshotIndex;
+    sendRaw(socket, leader.id, remove);
+    assert.deepEqual(await nextAnswer(), ok, 'a retry gets the same answer');
+    assert.equal(leader.log.length + leader.snapshotIndex, lastIndex, 'and no second change');
+    sendRaw(socket, leader.id, encodeAdminRequest({ type: 'RemoveServer', requestId: 78, oldServer: newcomer }, security));
+    assert.match((await nextAnswer()).reason ?? '', /is not a member/);
+
+    // Unauthenticated or malformed requests are dropped, counted, and never answered.
+    const before = leader.stats.dropped;
+    sendRaw(socket, leader.id, encodeAdminRequest({ type: 'AddServer', requestId: 79, newServer: newcomer }));
+    sendRaw(socket, leader.id, sealDatagram(Buffer.from(JSON.stringify({ admin: { type: 'AddServer', requestId: 0, newServer: newcomer } })), security));
+    await waitFor('the drops to be counted', () => leader.stats.dropped.unauthenticated === before.unauthenticated + 1 && leader.stats.dropped.malformed === before.malformed + 1);
+    assert.equal(answers.length, 0);
+
+    // Removing the leader: it hands the leadership over, and the new leader removes it.
+    const removed = await removeServerRpc(leader.id, { members: cluster.ids, security, timeoutMs: DEADLINE_MS });
+    assert.notEqual(removed.leader, leader.id);
+    const successor = cluster.nodes.find((n) => n.id === removed.leader)!;
+    assert.deepEqual([...successor.configuration.voters].sort(), cluster.ids.filter((id) => id !== leader.id).sort());
+    await leader.stop();
+    await successor.propose({ after: 'removal' });
+    await waitFor('the other member to apply it', () => cluster.nodes.filter((n) => n.isRunning && n.id !== newcomer).every((n) => n.stateMachine['after'] === 'removal'));
+  });
+
+  it('an AddServer the leader cannot commit in time comes back as TIMEOUT, with the reason', async () => {
+    const cluster = await startCluster({ membershipTimeoutMs: 300 });
+    const leader = await agreedLeader(cluster.nodes);
+    const [ghostPort] = await freeUdpPorts(1);
+    const ghost = `127.0.0.1:${ghostPort}`;
+    await assert.rejects(addServerRpc(ghost, { members: cluster.ids, timeoutMs: DEADLINE_MS }), (e: Error) =>
+      e instanceof AdminClientError && e.reply?.status === 'TIMEOUT'
+      && e.message === `adding ${ghost}: the leader ${leader.id} could not commit the change: the change was not committed within 300 ms`);
+    // The learner stays until removed: adding it again is refused, naming it.
+    await assert.rejects(addServerRpc(ghost, { members: cluster.ids, timeoutMs: DEADLINE_MS }), new RegExp(`refused: ${ghost} is already a member \\(voters .*; learners ${ghost}\\)`));
+    await removeServerRpc(ghost, { members: cluster.ids, timeoutMs: DEADLINE_MS });
+    assert.deepEqual(leader.configuration.learners, []);
+  });
+
+  it('the admin client gives up with a clear error when no server answers', async () => {
+    const [port] = await freeUdpPorts(1);
+    await assert.rejects(addServerRpc('127.0.0.1:9', { members: [`127.0.0.1:${port}`], timeoutMs: 400, retryMs: 100 }), (e: Error) =>
+      e instanceof AdminClientError && /adding 127\.0\.0\.1:9: no leader committed the change after 400 ms \(asked 127\.0\.0\.1:\d+\); no server answered/.test(e.message));
+    await assert.rejects(addServerRpc('127.0.0.1:9', { members: [] }), /members: give at least one/);
+    await assert.rejects(async () => addServerRpc('nowhere', { members: ['127.0.0.1:1'] }), /server to add: expected "host:port"/);
   });
 
   it('drops and counts bad datagrams and keeps working (with encryption)', async () => {

@@ -10,6 +10,8 @@ export interface Membership {
   readonly peers: readonly NodeId[];
   /** NODE_ID in the manual: 1 for the first member. */
   readonly nodeNumber: number;
+  /** --join: a server added to a running cluster (it waits for the leader's AddServer); `peers` are whom it hears from. */
+  readonly joining: boolean;
 }
 
 export interface MembershipOptions {
@@ -25,6 +27,11 @@ export interface MembershipOptions {
   readonly basePort: number;
   /** Which of nodes, host and basePort the user gave (they cannot be combined with --cluster). */
   readonly given?: { readonly nodes?: boolean; readonly host?: boolean; readonly basePort?: boolean };
+  /**
+   * --join: this node joins a running cluster. With --cluster, the members listed are the running ones it hears
+   * from, and its --listen address may be a new one (it is node members + 1 then, or --id N).
+   */
+  readonly join?: boolean;
 }
 
 /** A command-line mistake, worded for the person who typed it (it names the option and the value). */
@@ -49,11 +56,14 @@ export function resolveMembership(options: MembershipOptions): Membership {
   if (options.cluster === undefined) {
     if (options.listen !== undefined) throw new MembershipError('--listen needs --cluster (the other members\' addresses)');
     if (options.id === undefined) throw new MembershipError('give --id N (or --cluster and --listen)');
-    if (options.id > options.nodes) throw new MembershipError(`--id must be between 1 and ${options.nodes}, got ${options.id}`);
+    if (options.id > options.nodes) {
+      throw new MembershipError(`--id must be between 1 and ${options.nodes} (--nodes), got ${options.id}` +
+        ` (to grow the cluster to ${options.id} nodes or more, start node ${options.id} with --join --nodes ${Math.max(options.id, 5)}, then add it with npm run member)`);
+    }
     if (options.basePort + options.nodes - 1 > 65535) throw new MembershipError('--base-port leaves no room for every node below port 65535');
     const members = Array.from({ length: options.nodes }, (_, i) => `${options.host}:${options.basePort + i}`);
     members.forEach((m) => checked(m, '--host'));
-    return membership(members, options.id);
+    return membership(members, options.id, options.join === true);
   }
   const clash = (['nodes', 'host', 'basePort'] as const).filter((k) => options.given?.[k]);
   if (clash.length > 0) {
@@ -63,21 +73,34 @@ export function resolveMembership(options: MembershipOptions): Membership {
   const members = parseCluster(options.cluster);
   if (options.listen === undefined) {
     if (options.id === undefined) throw new MembershipError('with --cluster, give --listen host:port (this node\'s address) or --id N');
-    if (options.id > members.length) throw new MembershipError(`--id must be between 1 and ${members.length} (the members of --cluster), got ${options.id}`);
-    return membership(members, options.id);
+    if (options.id > members.length) {
+      throw new MembershipError(`--id must be between 1 and ${members.length} (the members of --cluster), got ${options.id}` +
+        (options.join ? '; a new node joining the cluster gives its address with --listen host:port' : ''));
+    }
+    return membership(members, options.id, options.join === true);
   }
   checked(options.listen, '--listen');
   const at = members.indexOf(options.listen);
-  if (at < 0) throw new MembershipError(`--listen ${options.listen} is not one of --cluster's members (${members.join(', ')})`);
+  if (at < 0) {
+    if (!options.join) {
+      throw new MembershipError(`--listen ${options.listen} is not one of --cluster's members (${members.join(', ')}); a new node joining a running cluster takes --join`);
+    }
+    // A new server: --cluster lists the running members it hears from; it is the next node, or --id N.
+    const nodeNumber = options.id ?? members.length + 1;
+    if (nodeNumber <= members.length) {
+      throw new MembershipError(`--id ${nodeNumber} is member ${nodeNumber} of --cluster (${members[nodeNumber - 1]}), not --listen ${options.listen}: a joining node's --id is above ${members.length}`);
+    }
+    return { members: [...members, options.listen], self: options.listen, peers: members, nodeNumber, joining: true };
+  }
   if (options.id !== undefined && options.id !== at + 1) {
     throw new MembershipError(`--id ${options.id} does not match --listen ${options.listen}, member ${at + 1} of --cluster`);
   }
-  return membership(members, at + 1);
+  return membership(members, at + 1, options.join === true);
 }
 
-function membership(members: readonly NodeId[], nodeNumber: number): Membership {
+function membership(members: readonly NodeId[], nodeNumber: number, joining: boolean): Membership {
   const self = members[nodeNumber - 1]!;
-  return { members, self, peers: members.filter((m) => m !== self), nodeNumber };
+  return { members, self, peers: members.filter((m) => m !== self), nodeNumber, joining };
 }
 
 function checked(id: string, option: string): string {

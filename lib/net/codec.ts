@@ -13,6 +13,7 @@ import type {
   InstallSnapshotReply,
 } from '../raft/types';
 import { isPlainObject, jsonValueProblem } from './python-json';
+import { parseNodeId } from './udp-transport';
 
 /**
  * One Raft message per UDP datagram.
@@ -23,6 +24,14 @@ import { isPlainObject, jsonValueProblem } from './python-json';
  *
  * The sender's id travels inside the authenticated part. Replays are not detected: Raft's messages are
  * safe to deliver twice or late (terms and indexes make stale ones harmless).
+ *
+ * Membership requests from an admin client (dissertation Figure 4.1), sealed the same way, from any address:
+ *   {"admin": {"type": "AddServer", "requestId": 7, "newServer": "127.0.0.1:8003"}}
+ *   {"admin": {"type": "RemoveServer", "requestId": 8, "oldServer": "127.0.0.1:8004"}}
+ * answered to the datagram's source address with
+ *   {"adminReply": {"type": "AddServerReply", "requestId": 7, "status": "OK", "leaderHint": "127.0.0.1:8000"}}
+ * (status OK, NOT_LEADER, TIMEOUT or FAILED; "reason" says why when not OK). A retry carries the same requestId,
+ * so the leader answers it without making the change twice.
  */
 
 export type DropReason = 'oversized' | 'malformed' | 'unauthenticated' | 'unknown-sender';
@@ -37,7 +46,45 @@ export interface Security {
 
 export type DecodeResult =
   | { readonly ok: true; readonly from: NodeId; readonly message: Message }
-  | { readonly ok: false; readonly reason: DropReason; readonly detail: string };
+  | Dropped;
+
+export interface Dropped {
+  readonly ok: false;
+  readonly reason: DropReason;
+  readonly detail: string;
+}
+
+export interface AddServerRequest {
+  readonly type: 'AddServer';
+  /** Chosen by the client, the same on every retry of one request. */
+  readonly requestId: number;
+  readonly newServer: NodeId;
+}
+
+export interface RemoveServerRequest {
+  readonly type: 'RemoveServer';
+  readonly requestId: number;
+  readonly oldServer: NodeId;
+}
+
+export type AdminRequest = AddServerRequest | RemoveServerRequest;
+
+/** OK once the change is committed; NOT_LEADER from any other server (leaderHint names the leader it knows). */
+export type AdminStatus = 'OK' | 'NOT_LEADER' | 'TIMEOUT' | 'FAILED';
+export const adminStatuses: readonly AdminStatus[] = ['OK', 'NOT_LEADER', 'TIMEOUT', 'FAILED'];
+
+export interface AdminReply {
+  readonly type: 'AddServerReply' | 'RemoveServerReply';
+  readonly requestId: number;
+  readonly status: AdminStatus;
+  readonly leaderHint: NodeId | null;
+  readonly reason?: string;
+}
+
+/** What a node may receive: a Raft message from a peer, or a membership request from an admin client. */
+export type IncomingResult = DecodeResult | { readonly ok: true; readonly admin: AdminRequest };
+
+const MAX_REASON_CHARS = 1000;
 
 export interface DecodeOptions {
   readonly security?: Security;
@@ -77,6 +124,18 @@ export function encodeDatagram(from: NodeId, message: Message, security?: Securi
   return sealDatagram(Buffer.from(JSON.stringify({ from, message: canonical(message) }), 'utf8'), security);
 }
 
+export function encodeAdminRequest(request: AdminRequest, security?: Security): Buffer {
+  const { type, requestId } = request;
+  const admin = request.type === 'AddServer' ? { type, requestId, newServer: request.newServer } : { type, requestId, oldServer: request.oldServer };
+  return sealDatagram(Buffer.from(JSON.stringify({ admin }), 'utf8'), security);
+}
+
+export function encodeAdminReply(reply: AdminReply, security?: Security): Buffer {
+  const { type, requestId, status, leaderHint, reason } = reply;
+  const adminReply = { type, requestId, status, leaderHint, ...(reason === undefined ? {} : { reason: reason.slice(0, MAX_REASON_CHARS) }) };
+  return sealDatagram(Buffer.from(JSON.stringify({ adminReply }), 'utf8'), security);
+}
+
 /** Wrap an already serialized payload as encodeDatagram would (tools and tests use it to forge datagrams). */
 export function sealDatagram(payload: Uint8Array, security?: Security): Buffer {
   const json = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -98,20 +157,55 @@ function mac(key: Buffer, json: Buffer): Buffer {
 
 /** Never throws: anything that is not a valid message from a known peer comes back as a reason. */
 export function decodeDatagram(buf: Uint8Array, options: DecodeOptions): DecodeResult {
+  const result = decodeIncoming(buf, options);
+  return 'admin' in result ? drop('malformed', 'a membership request, not a Raft message') : result;
+}
+
+/**
+ * What a node receives: a Raft message from a known peer, or an admin client's membership request (from any
+ * address, but authenticated like the rest when the cluster has a secret). Never throws.
+ */
+export function decodeIncoming(buf: Uint8Array, options: DecodeOptions): IncomingResult {
   try {
-    return decode(buf, options);
+    const opened = open(buf, options.security, options.maxBytes);
+    if (!opened.ok) return opened;
+    const value = opened.value;
+    if (hasExactly(value, ['admin'], [])) {
+      const request = validateAdminRequest(value['admin']);
+      return typeof request === 'string' ? drop('malformed', request) : { ok: true, admin: request };
+    }
+    if (!hasExactly(value, ['from', 'message'], [])) return drop('malformed', 'expected {"from", "message"} or {"admin"}');
+    const from = value['from'];
+    if (typeof from !== 'string') return drop('malformed', '"from" must be a string');
+    if (!options.peers.has(from)) return drop('unknown-sender', `${JSON.stringify(from.slice(0, 100))} is not a peer`);
+    const checked = validateMessage(value['message'], from);
+    if (typeof checked === 'string') return drop('malformed', checked);
+    return { ok: true, from, message: checked };
   } catch (err) {
     return drop('malformed', `decoder error: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
-function decode(input: Uint8Array, options: DecodeOptions): DecodeResult {
+/** The admin client's side: a node's answer to its request. Never throws. */
+export function decodeAdminReply(buf: Uint8Array, options: { readonly security?: Security; readonly maxBytes: number }): { readonly ok: true; readonly reply: AdminReply } | Dropped {
+  try {
+    const opened = open(buf, options.security, options.maxBytes);
+    if (!opened.ok) return opened;
+    if (!hasExactly(opened.value, ['adminReply'], [])) return drop('malformed', 'expected {"adminReply"}');
+    const reply = validateAdminReply(opened.value['adminReply']);
+    return typeof reply === 'string' ? drop('malformed', reply) : { ok: true, reply };
+  } catch (err) {
+    return drop('malformed', `decoder error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Check size and authentication, decrypt, parse: the datagram's JSON object, or why it is dropped. */
+function open(input: Uint8Array, security: Security | undefined, maxBytes: number): { readonly ok: true; readonly value: Record<string, unknown> } | Dropped {
   if (!(input instanceof Uint8Array)) return drop('malformed', 'not a byte buffer');
   const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  if (buf.length > options.maxBytes) return drop('oversized', `${buf.length} bytes > ${options.maxBytes}`);
-  if (buf.length === 0) return drop(options.security ? 'unauthenticated' : 'malformed', 'empty datagram');
+  if (buf.length > maxBytes) return drop('oversized', `${buf.length} bytes > ${maxBytes}`);
+  if (buf.length === 0) return drop(security ? 'unauthenticated' : 'malformed', 'empty datagram');
   let json: Buffer;
-  const security = options.security;
   if (security) {
     const keys = deriveKeys(security.secret);
     if (security.encrypt) {
@@ -145,18 +239,13 @@ function decode(input: Uint8Array, options: DecodeOptions): DecodeResult {
   } catch {
     return drop('malformed', 'not UTF-8 JSON');
   }
-  if (!isPlainObject(value) || !hasExactly(value, ['from', 'message'], [])) return drop('malformed', 'expected {"from", "message"}');
-  const from = value['from'];
-  if (typeof from !== 'string') return drop('malformed', '"from" must be a string');
-  if (!options.peers.has(from)) return drop('unknown-sender', `${JSON.stringify(from.slice(0, 100))} is not a peer`);
-  const checked = validateMessage(value['message'], from);
-  if (typeof checked === 'string') return drop('malformed', checked);
-  return { ok: true, from, message: checked };
+  if (!isPlainObject(value)) return drop('malformed', 'expected a JSON object');
+  return { ok: true, value };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-function drop(reason: DropReason, detail: string): DecodeResult {
+function drop(reason: DropReason, detail: string): Dropped {
   return { ok: false, reason, detail };
 }
 
@@ -288,6 +377,42 @@ export function validateMessage(value: unknown, from: NodeId): Message | string 
     }
     default:
       return `unknown message type ${JSON.stringify(value['type'])?.slice(0, 40) ?? 'undefined'}`;
+  }
+}
+
+/** A well-typed membership request built from untrusted `value`, or what is wrong with it. */
+export function validateAdminRequest(value: unknown): AdminRequest | string {
+  if (!isPlainObject(value)) return 'admin must be an object';
+  const type = value['type'];
+  if (type !== 'AddServer' && type !== 'RemoveServer') return `admin.type must be "AddServer" or "RemoveServer", got ${JSON.stringify(type)?.slice(0, 40) ?? 'undefined'}`;
+  const field = type === 'AddServer' ? 'newServer' : 'oldServer';
+  if (!hasExactly(value, ['type', 'requestId', field], [])) return keysProblem(value);
+  const requestId = value['requestId'];
+  if (!(isIndex(requestId) && requestId >= 1)) return `${type}.requestId must be a positive integer`;
+  const server = value[field];
+  if (!isNodeId(server)) return `${type}.${field} must be a "host:port" server id`;
+  return type === 'AddServer' ? { type, requestId: requestId + 0, newServer: server } : { type, requestId: requestId + 0, oldServer: server };
+}
+
+export function validateAdminReply(value: unknown): AdminReply | string {
+  if (!isPlainObject(value)) return 'adminReply must be an object';
+  const type = value['type'];
+  if (type !== 'AddServerReply' && type !== 'RemoveServerReply') return `adminReply.type must be "AddServerReply" or "RemoveServerReply", got ${JSON.stringify(type)?.slice(0, 40) ?? 'undefined'}`;
+  if (!hasExactly(value, ['type', 'requestId', 'status', 'leaderHint'], ['reason'])) return keysProblem(value);
+  const { requestId, status, leaderHint, reason } = value;
+  if (!(isIndex(requestId) && requestId >= 1)) return `${type}.requestId must be a positive integer`;
+  if (!adminStatuses.includes(status as AdminStatus)) return `${type}.status must be one of ${adminStatuses.join(', ')}`;
+  if (leaderHint !== null && !isNodeId(leaderHint)) return `${type}.leaderHint must be a "host:port" server id or null`;
+  if (reason !== undefined && !(typeof reason === 'string' && reason.length <= MAX_REASON_CHARS)) return `${type}.reason must be a string of at most ${MAX_REASON_CHARS} characters`;
+  return { type, requestId: requestId + 0, status: status as AdminStatus, leaderHint, ...(reason === undefined ? {} : { reason }) };
+}
+
+function isNodeId(value: unknown): value is NodeId {
+  try {
+    parseNodeId(value);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -13,7 +13,8 @@ import { KeyValueStateMachine } from '../raft/state-machine';
 import { MemoryStorage, persistReady, type Storage } from '../raft/storage';
 import { WriteBehind } from './write-behind';
 import type { AppendEntries, Command, LogEntry, Message, NodeId, Ready, Role } from '../raft/types';
-import { decodeDatagram, deriveKeys, dropReasons, encodeDatagram, type DropReason, type Security } from './codec';
+import { decodeIncoming, deriveKeys, dropReasons, encodeAdminReply, encodeDatagram, type DropReason, type Security } from './codec';
+import { AdminService } from './admin-service';
 import { FileStorage } from './file-storage';
 import { jsonValueProblem } from './python-json';
 import type { JsonStyle, RaftosFileNames } from './raftos-files';
@@ -65,6 +66,8 @@ export interface RealNodeOptions {
   readonly handlers?: Partial<Handlers>;
   /** Build the server (default: a RaftNode in this process). */
   readonly createNode?: CreateNode;
+  /** How long a leader gives an AddServer or RemoveServer request from an admin client to commit (default 10000). */
+  readonly membershipTimeoutMs?: number;
 }
 
 // The lab's shared errors (lib/errors.ts), so code catching them works on simulated and real nodes alike.
@@ -136,6 +139,7 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
   private readonly peerSet: Set<NodeId>;
   private configSeen: object | null = null;
   private readonly proposals: ProposalTracker;
+  private readonly admin: AdminService;
   /** Bytes of an AppendEntries datagram with one entry, not counting the entry's command. */
   private readonly appendOverheadBytes: number;
   private readonly counters = {
@@ -199,7 +203,8 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     this.stateMachineFile = storage instanceof FileStorage
       ? new WriteBehind(() => this.machine.toJSON(), (dict) => storage.saveStateMachineAsync(dict), (err) => this.fail(err), stateMachineWriteIntervalMs)
       : null;
-    transport.onDatagram((buf) => this.onDatagram(buf));
+    this.admin = new AdminService(this, (to, reply) => transport.sendTo(to, encodeAdminReply(reply, this.security)), options.membershipTimeoutMs ?? 10_000);
+    transport.onDatagram((buf, from) => this.onDatagram(buf, from));
   }
 
   /**
@@ -453,14 +458,35 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     this.process(outcome.ready);
     if (!outcome.accepted) throw new MembershipError(this.id, outcome.reason);
     this.learnMembers();
-    const deadline = performance.now() + timeoutMs;
     // A learner becomes a voter by a second entry the leader appends by itself: wait for that one too.
-    while (!(done() && this.node.commitIndex >= this.node.lastIndex && this.node.commitIndex >= outcome.index)) {
-      if (this.stopping) throw this.stoppedError();
-      if (this.node.role !== 'leader') throw new MembershipError(this.id, 'stopped leading before the change was committed');
-      if (performance.now() > deadline) throw new MembershipError(this.id, `the change was not committed within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await this.whileLeading(() => done() && this.node.commitIndex >= this.node.lastIndex && this.node.commitIndex >= outcome.index, timeoutMs);
+  }
+
+  /**
+   * Resolves once `settled()` holds, checked after each flush that applied entries (commits are learnt there) or
+   * changed the role; rejects at once with MembershipError if this node stops leading, after `timeoutMs` if not settled.
+   */
+  private whileLeading(settled: () => boolean, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const finish = (error?: Error) => {
+        clearTimeout(timer);
+        this.off('apply', check);
+        this.off('role', check);
+        this.stopWaiters.delete(onStop);
+        if (error) reject(error);
+        else resolve();
+      };
+      const check = () => {
+        if (this.node.role !== 'leader') finish(new MembershipError(this.id, 'stopped leading before the change was committed'));
+        else if (settled()) finish();
+      };
+      const onStop = () => finish(this.stoppedError());
+      const timer = setTimeout(() => finish(new MembershipError(this.id, `the change was not committed within ${timeoutMs} ms`)), timeoutMs);
+      this.on('apply', check);
+      this.on('role', check);
+      this.stopWaiters.add(onStop);
+      check();
+    });
   }
 
   /** raftos's wait_until_leader(): resolves once this node names `leader` as leader. */
@@ -524,13 +550,17 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
 
   // ---- Driving the core ----
 
-  private onDatagram(buf: Buffer): void {
+  private onDatagram(buf: Buffer, from: { readonly address: string; readonly port: number }): void {
     if (this.stopping) return;
     this.counters.datagramsReceived++;
     this.learnMembers();
-    const decoded = decodeDatagram(buf, { security: this.security, peers: this.peerSet, maxBytes: this.maxDatagramBytes });
+    const decoded = decodeIncoming(buf, { security: this.security, peers: this.peerSet, maxBytes: this.maxDatagramBytes });
     if (!decoded.ok) {
       this.counters.dropped[decoded.reason]++;
+      return;
+    }
+    if ('admin' in decoded) {
+      this.admin.handle(decoded.admin, { host: from.address, port: from.port });
       return;
     }
     const m = decoded.message;

@@ -111,6 +111,14 @@ export class UdpTransport {
     });
   }
 
+  /** Answer whoever sent a datagram (an admin client's ephemeral port), fire and forget like send(). */
+  sendTo(address: Address, datagram: Buffer): void {
+    if (this.state !== 'open') return;
+    this.socket.send(datagram, address.port, address.host, (err) => {
+      if (err) this.sendErrors++;
+    });
+  }
+
   get isOpen(): boolean {
     return this.state === 'open';
   }
