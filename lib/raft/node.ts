@@ -940,9 +940,9 @@ class NodeState implements NodeContext {
   private hardStateChanged = false;
   private hardStateToWrite: HardState | undefined;
   private logToWrite: { from: number; entries: readonly LogEntry[] } | undefined;
-  private outbox: Outbound[] = [];
-  private notes: CoreNote[] = [];
-  private applied: AppliedEntry[] = [];
+  private readonly outbox: Outbound[] = [];
+  private readonly notes: CoreNote[] = [];
+  private readonly applied: AppliedEntry[] = [];
   private reads: ReadResult[] | null = null;
   private snapshotToWrite: { snapshot: Snapshot; restore: boolean } | undefined;
 
@@ -1194,9 +1194,9 @@ class NodeState implements NodeContext {
       reads?: ReadResult[];
       snapshot?: { snapshot: Snapshot; restore: boolean };
     } = {
-      messages: this.outbox.length > 0 ? this.outbox : (noMessages as Outbound[]),
-      apply: this.applied.length > 0 ? this.applied : (noApplies as AppliedEntry[]),
-      notes: this.notes.length > 0 ? this.notes : (noNotes as CoreNote[]),
+      messages: this.outbox.length > 0 ? this.outbox.slice() : (noMessages as Outbound[]),
+      apply: this.applied.length > 0 ? this.applied.slice() : (noApplies as AppliedEntry[]),
+      notes: this.notes.length > 0 ? this.notes.slice() : (noNotes as CoreNote[]),
     };
     if (this.hardStateToWrite) ready.hardState = this.hardStateToWrite;
     if (this.logToWrite) ready.log = this.logToWrite;
@@ -1206,10 +1206,12 @@ class NodeState implements NodeContext {
     this.snapshotToWrite = undefined;
     this.hardStateToWrite = undefined;
     this.logToWrite = undefined;
-    // Most events leave some of these empty: they share one frozen empty array instead of a new one each.
-    if (this.outbox.length > 0) this.outbox = [];
-    if (this.notes.length > 0) this.notes = [];
-    if (this.applied.length > 0) this.applied = [];
+    // Most events leave some of these empty: they share one frozen empty array instead of a new one each. The
+    // Ready gets copies of the exact size; these three are emptied and reused (a new [] per event would grow
+    // a backing store for 17 elements at its first push).
+    this.outbox.length = 0;
+    this.notes.length = 0;
+    this.applied.length = 0;
     this.eventMessage = undefined;
     return ready;
   }
