@@ -137,6 +137,15 @@ const mayChange: Record<HandlerName, { term: boolean; vote: boolean; log: boolea
   onPropose: { term: false, vote: false, log: true },
 };
 
+/** How many arguments each handler takes after the context. */
+const handlerArity: Record<HandlerName, 0 | 1 | 2 | 3> = {
+  onElectionTimeout: 0, onRequestVote: 2, onRequestVoteReply: 2, onHeartbeatTimeout: 0, sendAppendEntries: 1, onAppendEntries: 2,
+  onAppendEntriesReply: 2, advanceCommitIndex: 0, applyCommitted: 0, onHigherTerm: 3, onPropose: 1,
+};
+
+/** The arguments a handler takes after the context. */
+type HandlerArgs<N extends HandlerName> = Handlers[N] extends (ctx: NodeContext, ...args: infer A) => unknown ? A : never;
+
 const persistenceRule = 'Figure 2: persistent state (currentTerm, votedFor, log[]) is updated on stable storage before responding to RPCs';
 
 /**
@@ -324,7 +333,7 @@ export class RaftNode implements RaftCore {
       if (now >= this.heartbeatDeadline) {
         this.heartbeatDeadline = now + this.timings.heartbeatInterval;
         const start = this.ctx.outboxLength;
-        this.invoke('onHeartbeatTimeout', 'the heartbeat timer', () => this.handlers.onHeartbeatTimeout(this.ctx));
+        this.invoke('onHeartbeatTimeout', 'the heartbeat timer');
         for (const learner of this.learners) this.ctx.sendAppendEntries(learner);
         if (this.leaseMs > 0) {
           // Lease reads: every heartbeat is a round, whose send time the lease counts from.
@@ -346,7 +355,7 @@ export class RaftNode implements RaftCore {
     } else if (now >= this.electionDeadline) {
       this.ctx.note({ kind: 'timeout', role: this.ctx.role, term: this.ctx.currentTerm });
       if (this.options.preVote) this.startPreVote();
-      else this.invoke('onElectionTimeout', 'the election timer', () => this.handlers.onElectionTimeout(this.ctx));
+      else this.invoke('onElectionTimeout', 'the election timer');
     }
     return this.takeReady();
   }
@@ -356,7 +365,7 @@ export class RaftNode implements RaftCore {
     this.begin(now, 'a campaign request', null);
     if (this.ctx.role !== 'leader' && this.isVoter()) {
       this.ctx.note({ kind: 'timeout', role: this.ctx.role, term: this.ctx.currentTerm });
-      this.invoke('onElectionTimeout', 'a campaign request', () => this.handlers.onElectionTimeout(this.ctx));
+      this.invoke('onElectionTimeout', 'a campaign request');
     }
     return this.takeReady();
   }
@@ -368,22 +377,22 @@ export class RaftNode implements RaftCore {
     this.begin(now, event, from, message);
     const ctx = this.ctx;
     if (message.term > ctx.currentTerm && this.adoptsTermOf(message)) {
-      this.invoke('onHigherTerm', event, () => this.handlers.onHigherTerm(ctx, message.term, from, message));
+      this.invoke('onHigherTerm', event, message.term, from, message);
     }
     const start = ctx.outboxLength;
     switch (message.type) {
       case 'RequestVote':
         if (message.preVote) this.answerPreVote(from, message);
         // A vote request with a higher term that we did not adopt arrived during a leader's lease (CheckQuorum).
-        else if (message.term <= ctx.currentTerm) this.invoke('onRequestVote', event, () => this.handlers.onRequestVote(ctx, from, message));
+        else if (message.term <= ctx.currentTerm) this.invoke('onRequestVote', event, from, message);
         break;
       case 'RequestVoteReply':
         if (message.preVote) this.countPreVote(from, message);
-        else if (ctx.role === 'candidate') this.invoke('onRequestVoteReply', event, () => this.handlers.onRequestVoteReply(ctx, from, message));
+        else if (ctx.role === 'candidate') this.invoke('onRequestVoteReply', event, from, message);
         break;
       case 'AppendEntries': {
         const request = this.trimToSnapshot(message);
-        this.invoke('onAppendEntries', event, () => this.handlers.onAppendEntries(ctx, from, request));
+        this.invoke('onAppendEntries', event, from, request);
         if (message.term === ctx.currentTerm) this.lastLeaderContact = now;
         // Only for this term's leader: a reply to a deposed leader's round, sent in a newer term, would otherwise
         // count for the round of the same number of a later leadership of that sender (rounds restart each term).
@@ -396,7 +405,7 @@ export class RaftNode implements RaftCore {
           this.activePeers.add(from);
           if (message.round !== undefined && message.round > (this.ackedRound.get(from) ?? 0)) this.ackedRound.set(from, message.round);
         }
-        this.invoke('onAppendEntriesReply', event, () => this.handlers.onAppendEntriesReply(ctx, from, message));
+        this.invoke('onAppendEntriesReply', event, from, message);
         if (this.transferTarget === from && ctx.role === 'leader') this.continueTransfer(false);
         break;
       case 'TimeoutNow':
@@ -433,7 +442,7 @@ export class RaftNode implements RaftCore {
 
   private appendAsLeader(command: Command, event: string): number {
     const before = this.ctx.log.lastIndex;
-    const index = this.invoke('onPropose', event, () => this.handlers.onPropose(this.ctx, command));
+    const index = this.invoke('onPropose', event, command);
     if (index !== before + 1 || this.ctx.log.termAt(index) !== this.ctx.currentTerm) {
       throw this.contractError('onPropose', event, 'Figure 2: a leader appends the command to its log as a new entry of its current term', `returned ${JSON.stringify(index)}, but the new entry should be at index ${before + 1} with term ${this.ctx.currentTerm}`);
     }
@@ -727,7 +736,7 @@ export class RaftNode implements RaftCore {
   /** The target of a transfer campaigns at once, skipping PreVote; its RequestVotes say why, past CheckQuorum. */
   private campaignOnTransfer(leader: NodeId, start: number): void {
     this.ctx.note({ kind: 'timeout', role: this.ctx.role, term: this.ctx.currentTerm });
-    this.invoke('onElectionTimeout', `a TimeoutNow from ${leader}`, () => this.handlers.onElectionTimeout(this.ctx));
+    this.invoke('onElectionTimeout', `a TimeoutNow from ${leader}`);
     this.ctx.rewriteOutbox(start, (out) => (out.message.type === 'RequestVote' ? { ...out.message, transfer: true } : out.message));
   }
 
@@ -781,7 +790,7 @@ export class RaftNode implements RaftCore {
   }
 
   private preVoteWon(): void {
-    this.invoke('onElectionTimeout', 'a won pre-vote', () => this.handlers.onElectionTimeout(this.ctx));
+    this.invoke('onElectionTimeout', 'a won pre-vote');
   }
 
   private checkQuorum(): void {
@@ -829,17 +838,25 @@ export class RaftNode implements RaftCore {
     }
   }
 
-  /** @internal Run one handler, turning whatever it throws into a HandlerError that names it and the event. */
-  invoke<T>(name: HandlerName, event: string | null, run: () => T): T {
+  /** @internal Run one handler on the context and `args`, turning whatever it throws into a HandlerError that names it and the event. */
+  invoke<N extends HandlerName>(name: N, event: string | null, ...args: HandlerArgs<N>): ReturnType<Handlers[N]>;
+  invoke(name: HandlerName, event: string | null, a?: unknown, b?: unknown, c?: unknown): unknown {
     const ctx = this.ctx;
     const termBefore = ctx.currentTerm;
     const voteBefore = ctx.votedFor;
     const logVersionBefore = ctx.log.version;
     const outer = ctx.handler;
     ctx.handler = name;
-    let result: T;
+    let result: unknown;
     try {
-      result = run();
+      // Called as before, this.handlers.name(ctx, ...) with the arguments it declares, but with no closure per call.
+      const handler = this.handlers[name] as (ctx: NodeContext, ...args: unknown[]) => unknown;
+      switch (handlerArity[name]) {
+        case 0: result = handler.call(this.handlers, ctx); break;
+        case 1: result = handler.call(this.handlers, ctx, a); break;
+        case 2: result = handler.call(this.handlers, ctx, a, b); break;
+        default: result = handler.call(this.handlers, ctx, a, b, c);
+      }
     } catch (error) {
       if (error instanceof HandlerError) throw error;
       throw this.contractError(name, event ?? ctx.event, 'a handler returns normally: it must not throw', `threw ${describeError(error)}`);
@@ -889,11 +906,11 @@ export class RaftNode implements RaftCore {
       this.roundSentAt.set(this.readRound, this.now);
       this.heartbeatDeadline = this.now + this.timings.heartbeatInterval;
       const start = ctx.outboxLength;
-      this.invoke('onHeartbeatTimeout', 'a read round', () => this.handlers.onHeartbeatTimeout(ctx));
+      this.invoke('onHeartbeatTimeout', 'a read round');
       this.stampRound(start, this.readRound);
     }
     if (ctx.commitIndex > ctx.appliedUpTo) {
-      this.invoke('applyCommitted', null, () => this.handlers.applyCommitted(ctx));
+      this.invoke('applyCommitted', null);
     }
     if (this.pendingReads.length > 0 && ctx.role === 'leader') this.releaseReads();
     return ctx.takeReady();
@@ -1123,7 +1140,7 @@ class NodeState implements NodeContext {
 
   sendAppendEntries(peer: NodeId): void {
     if (this.node.needsSnapshot(peer)) this.node.sendSnapshotChunk(peer);
-    else this.node.invoke('sendAppendEntries', null, () => this.node.handlers.sendAppendEntries(this, peer));
+    else this.node.invoke('sendAppendEntries', null, peer);
   }
 
   /** Compact the log up to the snapshot; a received one also moves commit and apply up to it (Figure 13, 5-8). */
@@ -1145,11 +1162,11 @@ class NodeState implements NodeContext {
   }
 
   advanceCommitIndex(): void {
-    this.node.invoke('advanceCommitIndex', null, () => this.node.handlers.advanceCommitIndex(this));
+    this.node.invoke('advanceCommitIndex', null);
   }
 
   applyCommitted(): void {
-    this.node.invoke('applyCommitted', null, () => this.node.handlers.applyCommitted(this));
+    this.node.invoke('applyCommitted', null);
   }
 
   // ---- For the driver ----
