@@ -1226,9 +1226,9 @@ class NodeState implements NodeContext {
     // Most events leave some of these empty: they share one frozen empty array instead of a new one each. The
     // Ready gets copies of the exact size; these three are emptied and reused (a new [] per event would grow
     // a backing store for 17 elements at its first push).
-    this.outbox.length = 0;
-    this.notes.length = 0;
-    this.applied.length = 0;
+    emptyKeepingCapacity(this.outbox);
+    emptyKeepingCapacity(this.notes);
+    emptyKeepingCapacity(this.applied);
     this.eventMessage = undefined;
     return ready;
   }
@@ -1242,6 +1242,11 @@ class NodeState implements NodeContext {
   private fail(rule: string, detail: string): void {
     this.violation ??= { handler: this.handler ?? 'the driver', rule, detail };
   }
+}
+
+/** Remove every element but keep the backing store (`list.length = 0` would free it, for the next push to allocate anew). */
+function emptyKeepingCapacity(list: unknown[]): void {
+  while (list.length > 0) list.pop();
 }
 
 function freezeMessage(message: Message): void {
