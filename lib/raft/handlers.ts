@@ -153,12 +153,13 @@ export function onAppendEntries(ctx: NodeContext, from: NodeId, request: AppendE
     });
     return;
   }
-  request.entries.forEach((entry, i) => {
+  for (let i = 0; i < request.entries.length; i++) {
+    const entry = request.entries[i]!;
     const index = request.prevLogIndex + 1 + i;
     const existing = ctx.log.termAt(index);
     if (existing !== undefined && existing !== entry.term) ctx.log.truncateFrom(index); // rule 3
     if (index > ctx.log.lastIndex) ctx.log.append(entry); // rule 4
-  });
+  }
   ctx.persist();
   const lastNewIndex = request.prevLogIndex + request.entries.length;
   // (A reordered, older AppendEntries may carry fewer entries than are known committed: commitIndex never decreases.)

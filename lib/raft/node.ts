@@ -145,6 +145,15 @@ const mayChange: Record<HandlerName, { term: boolean; vote: boolean; log: boolea
   onPropose: { term: false, vote: false, log: true },
 };
 
+/** How many arguments each handler takes after the context. */
+const handlerArity: Record<HandlerName, 0 | 1 | 2 | 3> = {
+  onElectionTimeout: 0, onRequestVote: 2, onRequestVoteReply: 2, onHeartbeatTimeout: 0, sendAppendEntries: 1, onAppendEntries: 2,
+  onAppendEntriesReply: 2, advanceCommitIndex: 0, applyCommitted: 0, onHigherTerm: 3, onPropose: 1,
+};
+
+/** The arguments a handler takes after the context. */
+type HandlerArgs<N extends HandlerName> = Handlers[N] extends (ctx: NodeContext, ...args: infer A) => unknown ? A : never;
+
 const persistenceRule = 'Figure 2: persistent state (currentTerm, votedFor, log[]) is updated on stable storage before responding to RPCs';
 
 /**
@@ -334,7 +343,7 @@ export class RaftNode implements RaftCore {
       if (now >= this.heartbeatDeadline) {
         this.heartbeatDeadline = now + this.timings.heartbeatInterval;
         const start = this.ctx.outboxLength;
-        this.invoke('onHeartbeatTimeout', 'the heartbeat timer', () => this.handlers.onHeartbeatTimeout(this.ctx));
+        this.invoke('onHeartbeatTimeout', 'the heartbeat timer');
         for (const learner of this.learners) this.ctx.sendAppendEntries(learner);
         if (this.leaseMs > 0) {
           // Lease reads: every heartbeat is a round, whose send time the lease counts from.
@@ -356,7 +365,7 @@ export class RaftNode implements RaftCore {
     } else if (now >= this.electionDeadline) {
       this.ctx.note({ kind: 'timeout', role: this.ctx.role, term: this.ctx.currentTerm });
       if (this.options.preVote) this.startPreVote();
-      else this.invoke('onElectionTimeout', 'the election timer', () => this.handlers.onElectionTimeout(this.ctx));
+      else this.invoke('onElectionTimeout', 'the election timer');
     }
     return this.takeReady();
   }
@@ -366,7 +375,7 @@ export class RaftNode implements RaftCore {
     this.begin(now, 'a campaign request', null);
     if (this.ctx.role !== 'leader' && this.isVoter()) {
       this.ctx.note({ kind: 'timeout', role: this.ctx.role, term: this.ctx.currentTerm });
-      this.invoke('onElectionTimeout', 'a campaign request', () => this.handlers.onElectionTimeout(this.ctx));
+      this.invoke('onElectionTimeout', 'a campaign request');
     }
     return this.takeReady();
   }
@@ -378,22 +387,22 @@ export class RaftNode implements RaftCore {
     this.begin(now, event, from, message);
     const ctx = this.ctx;
     if (message.term > ctx.currentTerm && this.adoptsTermOf(message)) {
-      this.invoke('onHigherTerm', event, () => this.handlers.onHigherTerm(ctx, message.term, from, message));
+      this.invoke('onHigherTerm', event, message.term, from, message);
     }
     const start = ctx.outboxLength;
     switch (message.type) {
       case 'RequestVote':
         if (message.preVote) this.answerPreVote(from, message);
         // A vote request with a higher term that we did not adopt arrived during a leader's lease (CheckQuorum).
-        else if (message.term <= ctx.currentTerm) this.invoke('onRequestVote', event, () => this.handlers.onRequestVote(ctx, from, message));
+        else if (message.term <= ctx.currentTerm) this.invoke('onRequestVote', event, from, message);
         break;
       case 'RequestVoteReply':
         if (message.preVote) this.countPreVote(from, message);
-        else if (ctx.role === 'candidate') this.invoke('onRequestVoteReply', event, () => this.handlers.onRequestVoteReply(ctx, from, message));
+        else if (ctx.role === 'candidate') this.invoke('onRequestVoteReply', event, from, message);
         break;
       case 'AppendEntries': {
         const request = this.trimToSnapshot(message);
-        this.invoke('onAppendEntries', event, () => this.handlers.onAppendEntries(ctx, from, request));
+        this.invoke('onAppendEntries', event, from, request);
         if (message.term === ctx.currentTerm) this.lastLeaderContact = now;
         // Only for this term's leader: a reply to a deposed leader's round, sent in a newer term, would otherwise
         // count for the round of the same number of a later leadership of that sender (rounds restart each term).
@@ -406,7 +415,7 @@ export class RaftNode implements RaftCore {
           this.activePeers.add(from);
           if (message.round !== undefined && message.round > (this.ackedRound.get(from) ?? 0)) this.ackedRound.set(from, message.round);
         }
-        this.invoke('onAppendEntriesReply', event, () => this.handlers.onAppendEntriesReply(ctx, from, message));
+        this.invoke('onAppendEntriesReply', event, from, message);
         if (this.transferTarget === from && ctx.role === 'leader') this.continueTransfer(false);
         break;
       case 'TimeoutNow':
@@ -443,7 +452,7 @@ export class RaftNode implements RaftCore {
 
   private appendAsLeader(command: Command, event: string): number {
     const before = this.ctx.log.lastIndex;
-    const index = this.invoke('onPropose', event, () => this.handlers.onPropose(this.ctx, command));
+    const index = this.invoke('onPropose', event, command);
     if (index !== before + 1 || this.ctx.log.termAt(index) !== this.ctx.currentTerm) {
       throw this.contractError('onPropose', event, 'Figure 2: a leader appends the command to its log as a new entry of its current term', `returned ${JSON.stringify(index)}, but the new entry should be at index ${before + 1} with term ${this.ctx.currentTerm}`);
     }
@@ -744,7 +753,7 @@ export class RaftNode implements RaftCore {
   /** The target of a transfer campaigns at once, skipping PreVote; its RequestVotes say why, past CheckQuorum. */
   private campaignOnTransfer(leader: NodeId, start: number): void {
     this.ctx.note({ kind: 'timeout', role: this.ctx.role, term: this.ctx.currentTerm });
-    this.invoke('onElectionTimeout', `a TimeoutNow from ${leader}`, () => this.handlers.onElectionTimeout(this.ctx));
+    this.invoke('onElectionTimeout', `a TimeoutNow from ${leader}`);
     this.ctx.rewriteOutbox(start, (out) => (out.message.type === 'RequestVote' ? { ...out.message, transfer: true } : out.message));
   }
 
@@ -798,7 +807,7 @@ export class RaftNode implements RaftCore {
   }
 
   private preVoteWon(): void {
-    this.invoke('onElectionTimeout', 'a won pre-vote', () => this.handlers.onElectionTimeout(this.ctx));
+    this.invoke('onElectionTimeout', 'a won pre-vote');
   }
 
   private checkQuorum(): void {
@@ -846,17 +855,25 @@ export class RaftNode implements RaftCore {
     }
   }
 
-  /** @internal Run one handler, turning whatever it throws into a HandlerError that names it and the event. */
-  invoke<T>(name: HandlerName, event: string | null, run: () => T): T {
+  /** @internal Run one handler on the context and `args`, turning whatever it throws into a HandlerError that names it and the event. */
+  invoke<N extends HandlerName>(name: N, event: string | null, ...args: HandlerArgs<N>): ReturnType<Handlers[N]>;
+  invoke(name: HandlerName, event: string | null, a?: unknown, b?: unknown, c?: unknown): unknown {
     const ctx = this.ctx;
     const termBefore = ctx.currentTerm;
     const voteBefore = ctx.votedFor;
     const logVersionBefore = ctx.log.version;
     const outer = ctx.handler;
     ctx.handler = name;
-    let result: T;
+    let result: unknown;
     try {
-      result = run();
+      // Called as before, this.handlers.name(ctx, ...) with the arguments it declares, but with no closure per call.
+      const handler = this.handlers[name] as (ctx: NodeContext, ...args: unknown[]) => unknown;
+      switch (handlerArity[name]) {
+        case 0: result = handler.call(this.handlers, ctx); break;
+        case 1: result = handler.call(this.handlers, ctx, a); break;
+        case 2: result = handler.call(this.handlers, ctx, a, b); break;
+        default: result = handler.call(this.handlers, ctx, a, b, c);
+      }
     } catch (error) {
       if (error instanceof HandlerError) throw error;
       throw this.contractError(name, event ?? ctx.event, 'a handler returns normally: it must not throw', `threw ${describeError(error)}`);
@@ -906,11 +923,11 @@ export class RaftNode implements RaftCore {
       this.roundSentAt.set(this.readRound, this.now);
       this.heartbeatDeadline = this.now + this.timings.heartbeatInterval;
       const start = ctx.outboxLength;
-      this.invoke('onHeartbeatTimeout', 'a read round', () => this.handlers.onHeartbeatTimeout(ctx));
+      this.invoke('onHeartbeatTimeout', 'a read round');
       this.stampRound(start, this.readRound);
     }
     if (ctx.commitIndex > ctx.appliedUpTo) {
-      this.invoke('applyCommitted', null, () => this.handlers.applyCommitted(ctx));
+      this.invoke('applyCommitted', null);
     }
     if (this.pendingReads.length > 0 && ctx.role === 'leader') this.releaseReads();
     return ctx.takeReady();
@@ -959,9 +976,9 @@ class NodeState implements NodeContext {
   private hardStateChanged = false;
   private hardStateToWrite: HardState | undefined;
   private logToWrite: { from: number; entries: readonly LogEntry[] } | undefined;
-  private outbox: Outbound[] = [];
-  private notes: CoreNote[] = [];
-  private applied: AppliedEntry[] = [];
+  private readonly outbox: Outbound[] = [];
+  private readonly notes: CoreNote[] = [];
+  private readonly applied: AppliedEntry[] = [];
   private reads: ReadResult[] | null = null;
   private snapshotToWrite: { snapshot: Snapshot; restore: boolean } | undefined;
 
@@ -1165,7 +1182,7 @@ class NodeState implements NodeContext {
 
   sendAppendEntries(peer: NodeId): void {
     if (this.node.needsSnapshot(peer)) this.node.sendSnapshotChunk(peer);
-    else this.node.invoke('sendAppendEntries', null, () => this.node.handlers.sendAppendEntries(this, peer));
+    else this.node.invoke('sendAppendEntries', null, peer);
   }
 
   /** Compact the log up to the snapshot; a received one also moves commit and apply up to it (Figure 13, 5-8). */
@@ -1187,11 +1204,11 @@ class NodeState implements NodeContext {
   }
 
   advanceCommitIndex(): void {
-    this.node.invoke('advanceCommitIndex', null, () => this.node.handlers.advanceCommitIndex(this));
+    this.node.invoke('advanceCommitIndex', null);
   }
 
   applyCommitted(): void {
-    this.node.invoke('applyCommitted', null, () => this.node.handlers.applyCommitted(this));
+    this.node.invoke('applyCommitted', null);
   }
 
   // ---- For the driver ----
@@ -1236,9 +1253,9 @@ class NodeState implements NodeContext {
       reads?: ReadResult[];
       snapshot?: { snapshot: Snapshot; restore: boolean };
     } = {
-      messages: this.outbox.length > 0 ? this.outbox : (noMessages as Outbound[]),
-      apply: this.applied.length > 0 ? this.applied : (noApplies as AppliedEntry[]),
-      notes: this.notes.length > 0 ? this.notes : (noNotes as CoreNote[]),
+      messages: this.outbox.length > 0 ? this.outbox.slice() : (noMessages as Outbound[]),
+      apply: this.applied.length > 0 ? this.applied.slice() : (noApplies as AppliedEntry[]),
+      notes: this.notes.length > 0 ? this.notes.slice() : (noNotes as CoreNote[]),
     };
     if (this.hardStateToWrite) ready.hardState = this.hardStateToWrite;
     if (this.logToWrite) ready.log = this.logToWrite;
@@ -1248,10 +1265,12 @@ class NodeState implements NodeContext {
     this.snapshotToWrite = undefined;
     this.hardStateToWrite = undefined;
     this.logToWrite = undefined;
-    // Most events leave some of these empty: they share one frozen empty array instead of a new one each.
-    if (this.outbox.length > 0) this.outbox = [];
-    if (this.notes.length > 0) this.notes = [];
-    if (this.applied.length > 0) this.applied = [];
+    // Most events leave some of these empty: they share one frozen empty array instead of a new one each. The
+    // Ready gets copies of the exact size; these three are emptied and reused (a new [] per event would grow
+    // a backing store for 17 elements at its first push).
+    emptyKeepingCapacity(this.outbox);
+    emptyKeepingCapacity(this.notes);
+    emptyKeepingCapacity(this.applied);
     this.eventMessage = undefined;
     return ready;
   }
@@ -1265,6 +1284,11 @@ class NodeState implements NodeContext {
   private fail(rule: string, detail: string): void {
     this.violation ??= { handler: this.handler ?? 'the driver', rule, detail };
   }
+}
+
+/** Remove every element but keep the backing store (`list.length = 0` would free it, for the next push to allocate anew). */
+function emptyKeepingCapacity(list: unknown[]): void {
+  while (list.length > 0) list.pop();
 }
 
 function freezeMessage(message: Message): void {

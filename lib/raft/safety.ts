@@ -44,6 +44,8 @@ export class SafetyMonitor {
   private readonly appliedPrefix: number[] = [];
   private readonly appliedBy: NodeId[] = [];
   private nextPrefix = 1;
+  private lastNode: NodeId | null = null;
+  private lastPrefix: number[] = [];
 
   /** A node's log changed: entries from index `from` on are now `entries`. */
   onLogWrite(node: NodeId, from: number, entries: readonly LogEntry[], isLeader: boolean): void {
@@ -191,8 +193,12 @@ export class SafetyMonitor {
   }
 
   private prefixOf(node: NodeId): number[] {
+    // Consecutive calls are mostly about the same node (a Ready's write, commit and applies): remember the last.
+    if (node === this.lastNode) return this.lastPrefix;
     let p = this.prefixes.get(node);
     if (!p) this.prefixes.set(node, (p = [0]));
+    this.lastNode = node;
+    this.lastPrefix = p;
     return p;
   }
 }

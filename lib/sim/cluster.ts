@@ -534,8 +534,7 @@ export class Cluster {
     const outcome = node.core.propose(command, this.now);
     let tracked: TrackedProposal | null = null;
     if (outcome.accepted) {
-      if (this.trace.wantsState) this.trace.add({ t: this.now, node: target, kind: 'propose', index: outcome.index, term: outcome.term, command });
-      else this.trace.skip();
+      this.trace.addPropose(this.now, target, outcome.index, outcome.term, command);
       if (tracking) {
         // Before the Ready is carried out: a one-node cluster commits and applies within it.
         const timer = tracking.timer === 'none' ? undefined : this.virtualTimer;

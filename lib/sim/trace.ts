@@ -51,6 +51,7 @@ const Packed = {
   Truncate: 4,
   Send: 5,
   Deliver: 6,
+  Propose: 7,
 } as const;
 type Packed = (typeof Packed)[keyof typeof Packed];
 
@@ -77,7 +78,7 @@ interface Chunk {
 const noRows = new Float64Array(0);
 
 /**
- * The event trace. Recording is cheap: the frequent kinds (apply, commit, append, truncate, send, deliver)
+ * The event trace. Recording is cheap: the frequent kinds (apply, commit, append, truncate, send, deliver, propose)
  * go into rows of numbers instead of one object each, and `events` builds the objects on first read
  * (incrementally, so reading it during a run costs only the events added since). What is recorded, and the
  * objects read back, are exactly what add() would have stored.
@@ -208,6 +209,17 @@ export class Trace {
     this.rows[b + 3] = index;
   }
 
+  addPropose(t: number, node: NodeId, index: number, term: number, command: Command): void {
+    if (this.listeners.length > 0) return this.add({ t, node, kind: 'propose', index, term, command });
+    const seq = this.count++;
+    if (!this.keepsState) return;
+    const row = this.slot(Packed.Propose, seq, t, node, 0);
+    const b = row * STRIDE;
+    this.rows[b + 3] = index;
+    this.rows[b + 4] = term;
+    this.refs[row] = command;
+  }
+
   /** `node` sends `message` to `to`. */
   addSend(t: number, node: NodeId, to: NodeId, message: Message): void {
     if (this.listeners.length > 0) return this.add({ t, node, kind: 'send', to, message });
@@ -322,6 +334,8 @@ export class Trace {
         return { t, node, kind: 'send', to: this.nodeNames[Math.floor(head / PEER_UNIT)]!, message: ref as Message, seq };
       case Packed.Deliver:
         return { t, node, kind: 'deliver', from: this.nodeNames[Math.floor(head / PEER_UNIT)]!, message: ref as Message, seq };
+      case Packed.Propose:
+        return { t, node, kind: 'propose', index: rows[b + 3]!, term: rows[b + 4]!, command: ref as Command, seq };
     }
     throw new Error(`trace row of unknown kind ${kind}`);
   }
