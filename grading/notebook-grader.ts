@@ -162,7 +162,10 @@ export async function gradeNotebook(file: string, options: NotebookGradeOptions,
   fs.mkdirSync(options.workDir, { recursive: true });
   const dir = fs.mkdtempSync(path.join(options.workDir, 'nb-'));
   const totalTimeout = options.totalTimeoutS ?? 900;
-  const limits: Partial<SandboxLimits> = { cpuSeconds: totalTimeout, ...options.limits, wallSeconds: totalTimeout };
+  // RLIMIT_CPU counts every thread of a process (a kernel's compiler and GC threads too), so a busy kernel can use
+  // totalTimeout seconds of CPU before totalTimeout of wall time and die of SIGXCPU first, reported as a crash. The
+  // wall limit stops a runaway run; the CPU limit is the backstop behind it.
+  const limits: Partial<SandboxLimits> = { cpuSeconds: 2 * totalTimeout, ...options.limits, wallSeconds: totalTimeout };
   // RAFTLAB_PRECOMPILED=0 (as for the kernel): the harness runs lib/ from its sources through tsx.
   const compiledLibrary = process.env.RAFTLAB_PRECOMPILED === '0' ? null : await compiledKernelLibrary();
   const [score, kernel] = await Promise.all([
