@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import {
-  paperLatency, paperRanges, rangeLabel, runTrial, type Figure16Options, type Figure16Result, type RangeResult, type TimeoutRange,
+  paperLatency, paperRanges, rangeLabel, runTrial, trialsFor, type Figure16Options, type Figure16Result, type RangeResult, type TimeoutRange,
   type TrialResult,
 } from '../lib/course/figure16';
 
@@ -48,17 +48,17 @@ export interface ParallelFigure16Options extends Figure16Options {
 /** runFigure16 on worker threads. `wallMs` of a range is the time its chunks took, summed over the threads. */
 export async function runFigure16Parallel(options: ParallelFigure16Options = {}): Promise<Figure16Result> {
   const ranges = options.ranges ?? paperRanges;
-  const trials = options.trials ?? 1000;
-  if (!(Number.isInteger(trials) && trials > 0)) throw new RangeError(`trials must be a positive integer, got ${trials}`);
+  const counts = ranges.map((range) => trialsFor(range, options.trials));
   const chunkSize = options.chunk ?? 50;
   const { onRange, ranges: _ranges, workers: _workers, chunk: _chunk, ...plain } = options;
   const chunks: (Chunk & { readonly rangeIndex: number })[] = [];
   ranges.forEach((range, rangeIndex) => {
+    const trials = counts[rangeIndex]!;
     for (let from = 0; from < trials; from += chunkSize) {
       chunks.push({ rangeIndex, range, from, count: Math.min(chunkSize, trials - from), options: plain });
     }
   });
-  const perRange = ranges.map(() => ({ trials: new Array<TrialResult>(trials), wallMs: 0, left: Math.ceil(trials / chunkSize) }));
+  const perRange = counts.map((trials) => ({ trials: new Array<TrialResult>(trials), wallMs: 0, left: Math.ceil(trials / chunkSize) }));
   const results: (RangeResult | undefined)[] = ranges.map(() => undefined);
   let reported = 0;
   const report = (): void => {
@@ -122,7 +122,7 @@ export async function runFigure16Parallel(options: ParallelFigure16Options = {})
     wallMs: performance.now() - start,
     latency: options.latency ?? paperLatency,
     capMs: options.capMs ?? 100_000,
-    trialsPerRange: trials,
+    trialsPerRange: options.trials ?? 1000,
   };
 }
 

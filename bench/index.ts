@@ -37,7 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
     .description('Raft Lab benchmarks: simulator speed and the paper\'s Figure 16 (they measure, never pass/fail)')
     .argument('[suite]', `which suite: ${known.join(' | ')}`, 'all')
     .option('--json', 'one JSON object per metric per line')
-    .addOption(new Option('--trials <n>', 'Figure 16 trials per timeout range (default 1000)').argParser(positiveInteger))
+    .addOption(new Option('--trials <n>', "Figure 16 trials per timeout range (default: the paper's, 1000 and 100 for 150-150)").argParser(positiveInteger))
     .addOption(
       new Option('--virtual-minutes <m>', 'length of the virtual-hour runs (default 60; shorter runs are scaled to an hour)')
         .argParser(positiveNumber),

@@ -181,4 +181,15 @@ describe('membership through the API (SimNode)', () => {
     assert.equal(await new Replicated<number>('x', { node: new SimNode(c, now) }).get(), 1);
     await assert.rejects(new SimNode(c, now).addServer(now), MembershipError);
   });
+
+  it('an addition that cannot catch up in time is aborted: the learner is taken out again', async () => {
+    const { c, leader } = ready();
+    const node = new SimNode(c, leader);
+    c.after(0, () => c.crash(NEW)); // the new server stops before anything reaches it
+    const adding = node.addServer(NEW, { timeoutMs: 500 });
+    await assert.rejects(adding, new RegExp(`timed out after 500 ms waiting for ${NEW} to become a voter; ${NEW} did not catch up, so it was taken out again`));
+    assert.deepEqual(c.configuration(leader).learners, []);
+    assert.ok(!c.configuration(leader).voters.includes(NEW));
+    assert.equal(c.raft(leader)!.commitIndex, c.raft(leader)!.lastIndex, 'the removal is committed');
+  });
 });

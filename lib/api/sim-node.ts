@@ -82,7 +82,18 @@ export class SimNode implements ConsensusNode {
   async addServer(id: NodeId, options: { timeoutMs?: number } = {}): Promise<void> {
     const outcome = this.cluster.addServer(id, this.id);
     if (!outcome.accepted) throw new MembershipError(this.id, outcome.reason);
-    await this.settle(options.timeoutMs ?? 5000, `${id} to become a voter`, () => this.cluster.configuration(this.id).voters.includes(id));
+    try {
+      await this.settle(options.timeoutMs ?? 5000, `${id} to become a voter`, () => this.cluster.configuration(this.id).voters.includes(id));
+    } catch (error) {
+      // As RealNode does: a server that did not catch up is taken out again (the leader aborts the change, 4.2.1).
+      if (!(error instanceof MembershipError) || this.getLeader() !== this.id || !this.cluster.configuration(this.id).learners.includes(id)) throw error;
+      try {
+        await this.removeServer(id, options);
+      } catch (removal) {
+        throw new MembershipError(this.id, `${error.reason}; ${id} stays a learner (taking it out failed: ${removal instanceof MembershipError ? removal.reason : String(removal)})`);
+      }
+      throw new MembershipError(this.id, `${error.reason}; ${id} did not catch up, so it was taken out again`);
+    }
   }
 
   /**
