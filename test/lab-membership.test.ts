@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -139,5 +140,50 @@ describe('the lab grows from 3 nodes to 5 and shrinks back: --join and npm run m
     const graded = checkTask2(files);
     for (const id of ['t2.files', 't2.consistent']) assert.ok(graded.checks.find((c) => c.id === id)?.passed, formatChecklist(graded));
     assert.match(graded.checks.find((c) => c.id === 't2.consistent')!.message, new RegExp(`every address is a node of ${ids.join(', ').replace(/\./g, '\\.')}`));
+  });
+});
+
+describe('npm run lab -- membership: the grow-and-shrink run in one command', function () {
+  this.timeout(180_000);
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raft-lab-member-run-'));
+  });
+  afterEach(async () => {
+    await killAllProcesses();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('adds nodes 4 and 5, removes the leader and a follower, stops every process, and leaves a hand-in the grader reads', async () => {
+    const base = await freeBasePort(5);
+    const ids = [0, 1, 2, 3, 4].map((i) => `127.0.0.1:${base + i}`);
+    const run = startProcess(path.join(__dirname, '..', 'scripts', 'lab.ts'), ['membership', '--fast', '--quiet', '--out', dir, '--base-port', String(base), '--secret', SECRET]);
+    const code = await run.exited;
+    const output = run.output.join('\n');
+    assert.equal(code, 0, output);
+    // Every node program it started has stopped: their five ports are free again.
+    for (const id of ids) {
+      const socket = dgram.createSocket('udp4');
+      await new Promise<void>((resolve, reject) => socket.once('error', reject).bind(Number(id.split(':')[1]), '127.0.0.1', () => resolve()));
+      socket.close();
+    }
+    const survivors = /shrank back to (.*):$/m.exec(output)![1]!.split(', ').sort();
+    assert.equal(survivors.length, 3);
+    assert.match(output, /removed the leader, node \d \(\S+\): it handed its leadership to \S+, which removed it/);
+
+    const logs = ids.map((id) => parseLogText(fs.readFileSync(fileNamesFor(dir, id).log, 'utf8'), id).entries);
+    for (const [i, log] of logs.entries()) assert.ok(log.some((e) => configOf(e)?.voters.length === 5), `${ids[i]}'s .log holds the 5-voter configuration`);
+    const survivorLogs = survivors.map((id) => logs[ids.indexOf(id)]!);
+    for (const log of survivorLogs) {
+      assert.deepEqual(log, survivorLogs[0], "the survivors' logs agree");
+      assert.deepEqual([...lastConfigIn(log)!.voters].sort(), survivors);
+    }
+    const script = fs.readFileSync(path.join(dir, 'membership.sh'), 'utf8');
+    assert.match(script, new RegExp(`npm run member -- add 5 --nodes 4 --base-port ${base} --secret "\\$RAFT_LAB_SECRET"`));
+    assert.ok(!script.includes(SECRET), 'the secret is not written into the folder');
+
+    const files = new Map(fs.readdirSync(dir).filter((f) => !f.endsWith('.sh')).map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
+    const graded = checkTask2(files);
+    for (const id of ['t2.files', 't2.consistent']) assert.ok(graded.checks.find((c) => c.id === id)?.passed, formatChecklist(graded));
   });
 });

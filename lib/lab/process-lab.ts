@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileNamesFor } from '../net/raftos-files';
 import type { NodeId } from '../raft/types';
 import { loadImplementation } from './impl';
+import { interruptNodeProgram, labRepoRoot, startNodeProgram, type NodeProgram } from './node-program';
 import { taskFileName } from './tasks';
 
 export interface ProcessLabOptions {
@@ -36,18 +36,9 @@ export interface ProcessLabResult {
   readonly files: readonly string[];
 }
 
-const repoRoot = path.join(__dirname, '..', '..');
-const taskScript = path.join(repoRoot, 'scripts', 'task.ts');
+const repoRoot = labRepoRoot;
 
-interface NodeProcess {
-  readonly number: number;
-  readonly child: ChildProcess;
-  exited: boolean;
-  code: number | null;
-  readonly exit: Promise<void>;
-}
-
-function readLines(file: string): string[] {
+export function readLines(file: string): string[] {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
   } catch {
@@ -83,32 +74,14 @@ export async function runLabProcesses(options: ProcessLabOptions): Promise<Proce
     for (const file of Object.values(fileNamesFor(out, id))) for (const f of [file, `${file}.tmp`]) fs.rmSync(f, { force: true });
   }
 
-  const nodes: NodeProcess[] = [1, 2, 3].map((number) => {
+  const nodes: NodeProgram[] = [1, 2, 3].map((number) => {
     const whoAmI = options.members
       ? ['--cluster', members.join(','), '--listen', members[number - 1]!]
       : ['--id', String(number), '--base-port', String(basePort)];
-    const args = ['--import', 'tsx', taskScript, '--task', String(task), ...whoAmI, '--dir', out];
+    const args = ['--task', String(task), ...whoAmI, '--dir', out];
     if (fast) args.push('--fast');
     if (impl) args.push('--impl', impl);
-    const argv = [...(options.wrap?.(number) ?? []), process.execPath, ...args];
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    const prefixLines = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') echo(`node ${number} | ${line}`);
-    };
-    child.stdout!.on('data', prefixLines);
-    child.stderr!.on('data', prefixLines);
-    const node: NodeProcess = {
-      number,
-      child,
-      exited: false,
-      code: null,
-      exit: new Promise((resolve) => child.on('exit', (code) => {
-        node.exited = true;
-        node.code = code;
-        resolve();
-      })),
-    };
-    return node;
+    return startNodeProgram(number, args, echo, options.wrap?.(number) ?? []);
   });
   const stops: { node: number; how: 'SIGINT' | 'exited'; code: number | null }[] = [];
   const file = (n: number) => path.join(out, taskFileName(task, n));
@@ -118,13 +91,9 @@ export async function runLabProcesses(options: ProcessLabOptions): Promise<Proce
   const noteExits = () => {
     for (const n of nodes) if (n.exited && !stops.some((s) => s.node === n.number)) stops.push({ node: n.number, how: 'exited', code: n.code });
   };
-  const interrupt = async (n: NodeProcess) => {
+  const interrupt = async (n: NodeProgram) => {
     stops.push({ node: n.number, how: 'SIGINT', code: null });
-    n.child.kill('SIGINT');
-    const killer = setTimeout(() => n.child.kill('SIGKILL'), 5000);
-    await n.exit;
-    clearTimeout(killer);
-    stops[stops.length - 1] = { node: n.number, how: 'SIGINT', code: n.code };
+    stops[stops.length - 1] = { node: n.number, how: 'SIGINT', code: await interruptNodeProgram(n) };
   };
 
   let failure: string | null = null;
