@@ -1,7 +1,7 @@
-import type { Handlers, NodeConfig, NodeContext } from '../raft/context';
+import type { Handlers, NodeContext } from '../raft/context';
 import { figure2Handlers } from '../raft/handlers';
 import type { LogEntry, Message, NodeId, Role } from '../raft/types';
-import { fakeContext, type FakeEvent as ContextEvent } from './fake-context';
+import { fakeContext, type FakeEvent as ContextEvent, type FakeState } from './fake-context';
 
 /**
  * One server's NodeContext on a table, for the notebooks' unit checks of one handler: set the state, call the
@@ -20,21 +20,10 @@ export type FakeEvent =
   | { readonly kind: 'advanceCommitIndex' }
   | { readonly kind: 'applyCommitted' };
 
-export interface FakeNodeState {
-  readonly id?: NodeId;
-  readonly peers?: readonly NodeId[];
-  readonly role?: Role;
-  readonly currentTerm?: number;
-  readonly votedFor?: NodeId | null;
+/** fakeContext's state (ids default to the lab's 127.0.0.1:8000-8002), and where the other handlers' calls go. */
+export interface FakeNodeState extends Omit<FakeState, 'rules' | 'log'> {
   /** The log as entries, or as a list of terms (commands are then { i: index }). */
   readonly log?: readonly (LogEntry | number)[];
-  readonly commitIndex?: number;
-  readonly lastApplied?: number;
-  readonly leaderId?: NodeId | null;
-  readonly nextIndex?: Readonly<Record<NodeId, number>>;
-  readonly matchIndex?: Readonly<Record<NodeId, number>>;
-  readonly votes?: readonly NodeId[];
-  readonly config?: Partial<NodeConfig>;
   /** Route ctx.sendAppendEntries / advanceCommitIndex / applyCommitted to these handlers (default: record only). */
   readonly wire?: Partial<Pick<Handlers, 'sendAppendEntries' | 'advanceCommitIndex' | 'applyCommitted'>> | true;
 }
