@@ -62,6 +62,20 @@ export class MembershipError extends Error {
   }
 }
 
+/**
+ * What addServer rejects with once `added` did not catch up in time: the leader aborts the change (dissertation
+ * 4.2.1) by taking the learner out again with `remove`, so the same addition can simply be retried.
+ */
+export async function abortAddition(leader: NodeId, timedOut: MembershipError, added: NodeId, remove: () => Promise<void>): Promise<MembershipError> {
+  try {
+    await remove();
+    return new MembershipError(leader, `${timedOut.reason}; ${added} did not catch up, so it was taken out again`);
+  } catch (removal) {
+    const why = removal instanceof MembershipError ? removal.reason : String(removal);
+    return new MembershipError(leader, `${timedOut.reason}; ${added} stays a learner (taking it out failed: ${why})`);
+  }
+}
+
 export class WaitTimeoutError extends Error {
   constructor(what: string, timeoutMs: number) {
     super(`timed out after ${timeoutMs} ms waiting for ${what}`);

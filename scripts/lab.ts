@@ -34,49 +34,30 @@ const task = taskName === 'task2' ? 2 : 3;
 if (taskName !== 'membership' && opts.secret !== undefined) program.error('lab: --secret is for the membership run');
 if (taskName === 'membership' && opts.sim) program.error('lab: the membership run uses real node processes; --sim runs task2 and task3 only');
 
-if (taskName === 'membership') {
-  runMembershipLab({
-    fast: opts.fast,
-    out: opts.out,
-    basePort: opts.basePort,
-    ...(opts.impl ? { impl: opts.impl } : {}),
-    ...(opts.timeout ? { timeoutMs: opts.timeout * 1000 } : {}),
-    ...(opts.secret !== undefined ? { security: { secret: opts.secret, encrypt: opts.encrypt } } : {}),
-    echo: opts.quiet ? () => undefined : (line) => console.log(line),
-  })
-    .then((result) => {
-      console.log(`\n${result.summary}`);
-      process.exit(result.ok ? 0 : 1);
-    })
-    .catch((error: unknown) => {
-      console.error(`lab: ${(error as Error).message}`);
-      process.exit(1);
-    });
-} else if (opts.sim) {
-  const impl = opts.impl === undefined ? undefined : loadImplementation(opts.impl);
-  runLabInSim(task, { seed: opts.seed, out: opts.out, ...(impl ? { handlers: impl.handlers, rules: impl.rules } : {}), ...(opts.fast ? { pollMs: task === 2 ? fastPollMs.task2 : fastPollMs.task3, reactionMs: 300 } : {}) })
-    .then((run) => {
-      if (!opts.quiet) console.log(run.cluster.timeline(['role', 'crash', 'commit']));
-      const stops = run.stops.map((s) => `${s.node} (${s.how}, ${(s.at / 1000).toFixed(1)} s)`).join(', ');
-      console.log(`\nTask ${task} in virtual time, seed ${opts.seed}: stopped ${stops}.\nArtifacts in ${opts.out}:`);
-      for (const name of [...run.files.keys()].sort()) console.log(`  ${name}`);
-      process.exit(run.completed ? 0 : 1);
-    })
-    .catch((error: unknown) => {
-      console.error(`lab: ${(error as Error).message}`);
-      process.exit(1);
-    });
-} else {
-
-runLabProcesses({
-  task,
+const echo = opts.quiet ? () => undefined : (line: string) => console.log(line);
+const common = {
   fast: opts.fast,
   out: opts.out,
   basePort: opts.basePort,
   ...(opts.impl ? { impl: opts.impl } : {}),
   ...(opts.timeout ? { timeoutMs: opts.timeout * 1000 } : {}),
-  echo: opts.quiet ? () => undefined : (line) => console.log(line),
-})
+  echo,
+};
+
+/** The virtual-time run, told as the process runs are. */
+async function inSim(): Promise<{ ok: boolean; summary: string }> {
+  const impl = opts.impl === undefined ? undefined : loadImplementation(opts.impl);
+  const run = await runLabInSim(task, { seed: opts.seed, out: opts.out, ...(impl ? { handlers: impl.handlers, rules: impl.rules } : {}), ...(opts.fast ? { pollMs: task === 2 ? fastPollMs.task2 : fastPollMs.task3, reactionMs: 300 } : {}) });
+  if (!opts.quiet) console.log(run.cluster.timeline(['role', 'crash', 'commit']));
+  const stops = run.stops.map((s) => `${s.node} (${s.how}, ${(s.at / 1000).toFixed(1)} s)`).join(', ');
+  const files = [...run.files.keys()].sort().map((name) => `  ${name}`).join('\n');
+  return { ok: run.completed, summary: `Task ${task} in virtual time, seed ${opts.seed}: stopped ${stops}.\nArtifacts in ${opts.out}:\n${files}` };
+}
+
+const outcome = taskName === 'membership'
+  ? runMembershipLab({ ...common, ...(opts.secret !== undefined ? { security: { secret: opts.secret, encrypt: opts.encrypt } } : {}) })
+  : opts.sim ? inSim() : runLabProcesses({ task, ...common });
+outcome
   .then((result) => {
     console.log(`\n${result.summary}`);
     process.exit(result.ok ? 0 : 1);
@@ -85,4 +66,3 @@ runLabProcesses({
     console.error(`lab: ${(error as Error).message}`);
     process.exit(1);
   });
-}

@@ -1,4 +1,4 @@
-import { MembershipError, NodeStoppedError, NotLeaderError, TransferError, WaitTimeoutError } from '../errors';
+import { abortAddition, MembershipError, NodeStoppedError, NotLeaderError, TransferError, WaitTimeoutError } from '../errors';
 import type { Command, NodeId, Role } from '../raft/types';
 import type { Cluster } from '../sim/cluster';
 import type { Committed, ConsensusNode, ProposeOptions } from '../raft/consensus-node';
@@ -85,14 +85,8 @@ export class SimNode implements ConsensusNode {
     try {
       await this.settle(options.timeoutMs ?? 5000, `${id} to become a voter`, () => this.cluster.configuration(this.id).voters.includes(id));
     } catch (error) {
-      // As RealNode does: a server that did not catch up is taken out again (the leader aborts the change, 4.2.1).
       if (!(error instanceof MembershipError) || this.getLeader() !== this.id || !this.cluster.configuration(this.id).learners.includes(id)) throw error;
-      try {
-        await this.removeServer(id, options);
-      } catch (removal) {
-        throw new MembershipError(this.id, `${error.reason}; ${id} stays a learner (taking it out failed: ${removal instanceof MembershipError ? removal.reason : String(removal)})`);
-      }
-      throw new MembershipError(this.id, `${error.reason}; ${id} did not catch up, so it was taken out again`);
+      throw await abortAddition(this.id, error, id, () => this.removeServer(id, options));
     }
   }
 

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Committed, ConsensusNode, ProposeOptions } from '../raft/consensus-node';
 import type { Configuration } from '../raft/membership';
-import { EntryOverwrittenError, MembershipError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, TransferError, WaitTimeoutError, proposalErrors, readErrors } from '../errors';
+import { abortAddition, EntryOverwrittenError, MembershipError, NodeStoppedError, NotLeaderError, ProposalTimeoutError, TransferError, WaitTimeoutError, proposalErrors, readErrors } from '../errors';
 import { ReadTracker } from '../raft/reads';
 import type { Handlers } from '../raft/context';
 import { createRaftNode, defaultMaxEntriesPerAppend, defaultTimings, type CreateNode, type MembershipOutcome, type RaftCore, type Timings } from '../raft/node';
@@ -447,22 +447,8 @@ export class RealNode extends TypedEmitter<RealNodeEvents> implements ConsensusN
     try {
       await this.changeMembership(() => this.node.addServer(id, performance.now()), () => this.node.configuration.voters.includes(id), options.timeoutMs);
     } catch (error) {
-      throw await this.abortAddition(id, error, options.timeoutMs);
-    }
-  }
-
-  /**
-   * A server that did not catch up in time is not left in the configuration as a learner: the leader aborts the
-   * change (dissertation 4.2.1) by removing it again, so the same AddServer can simply be retried.
-   */
-  private async abortAddition(id: NodeId, error: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(error instanceof MembershipError) || this.stopping || this.node.role !== 'leader' || !this.node.configuration.learners.includes(id)) return error;
-    try {
-      await this.removeServer(id, timeoutMs === undefined ? {} : { timeoutMs });
-      return new MembershipError(this.id, `${error.reason}; ${id} did not catch up, so it was taken out again`);
-    } catch (removal) {
-      const why = removal instanceof MembershipError ? removal.reason : String(removal);
-      return new MembershipError(this.id, `${error.reason}; ${id} stays a learner (taking it out failed: ${why})`);
+      if (!(error instanceof MembershipError) || this.stopping || this.node.role !== 'leader' || !this.node.configuration.learners.includes(id)) throw error;
+      throw await abortAddition(this.id, error, id, () => this.removeServer(id, options));
     }
   }
 
