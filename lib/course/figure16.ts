@@ -122,8 +122,8 @@ export interface Figure16Result {
 
 /**
  * Trials of one range: `trials` when given, else the paper's, "1000 trials (except for 100 trials for
- * '150-150ms')" (Figure 16's caption). Without randomness the servers time out together after every split vote,
- * so nearly every trial runs to the cap: 100 of them say what 1000 would, at a tenth of the cost.
+ * '150-150ms')" (Figure 16's caption). Without randomness the survivors' timers keep the same small
+ * offsets round after round, every round splits the vote again, and the trials run to the cap: the costliest range.
  */
 export function trialsFor(range: TimeoutRange, trials?: number): number {
   const count = trials ?? (range.min === range.max ? 100 : 1000);
